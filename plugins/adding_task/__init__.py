@@ -1,0 +1,72 @@
+"""The adding task (Hochreiter & Schmidhuber 1997; Pascanu et al. 2013) in the course CSV format.
+
+Entry module: light on purpose; NumPy work happens in `generate` and `course_csv`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rnnlab import (
+    Data,
+    DataRequest,
+    DatasetPlugin,
+    DataSpec,
+    EventSink,
+    GenerateRequest,
+    Note,
+    Split,
+    UsageError,
+)
+
+SPLITS = ("train", "dev", "test")
+SUCCESS = 0.1  # a prediction counts as correct when |y - t| < 0.1
+
+
+def file_name(L: int, split: str) -> str:
+    """The course generator's file name, e.g. adding_problem_T=100_train.csv."""
+    return f"adding_problem_T={L:03d}_{split}.csv"
+
+
+class Adding(DatasetPlugin):
+    summary = "Adding task: sum the two marked values of a 2-channel sequence (course CSV files)."
+    kind = "sequence"
+    sizes = {"train": 10_000, "dev": 1_000, "test": 1_000}
+
+    def load(self, request: DataRequest, emit: EventSink = lambda e: None) -> Data:
+        from rnnlab_plugins.adding_task.course_csv import read
+
+        L = request.L or 100
+        folder = Path(request.data_dir) / "adding"
+        missing = [s for s in SPLITS if not (folder / file_name(L, s)).exists()]
+        if missing:
+            emit(Note(f"no adding-task data for L={L} in {folder} ({', '.join(missing)}): "
+                      "generating it (seed 0)"))
+            self.generate(GenerateRequest([L], folder, seed=0, sizes=dict(self.sizes)), emit,
+                          splits=missing)
+        splits = {s: read(folder / file_name(L, s), L) for s in SPLITS}
+        return Data(
+            spec=DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L),
+            train=Split(*splits["train"]), dev=Split(*splits["dev"]), test=Split(*splits["test"]),
+            source=str(folder / file_name(L, "*")),
+        )
+
+    def metrics(self, y: Any, t: Any) -> dict[str, float]:
+        import numpy as np
+
+        error = np.abs(np.asarray(y, np.float64) - t)  # (N, 1)
+        return {
+            "accuracy": float(100.0 * np.mean(error < SUCCESS)),
+            "mse": float(np.mean(error**2)),
+            "zero_accuracy": float(100.0 * np.mean(np.abs(t) < SUCCESS)),  # predicting 0
+        }
+
+    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None,
+                 splits: tuple[str, ...] | list[str] = SPLITS) -> list[Path]:
+        from rnnlab_plugins.adding_task.generate import write_files
+
+        for L in request.lengths:
+            if L < 2:
+                raise UsageError(f"--L expects an integer >= 2 for the adding task, got {L}")
+        return write_files(request, splits, file_name, emit)

@@ -1,0 +1,137 @@
+"""rnnlab: a lab bench for recurrent networks under the hood.
+
+The public API. Plugin authors import the contracts from here; notebooks and scripts call the
+same functions the command line uses:
+
+    import rnnlab
+    run = rnnlab.train("lstm", L=50, epochs=5)
+    run.summary["test"]["accuracy"]
+    rnnlab.load_run(run.id).metrics
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rnnlab.api import (
+    Column,
+    Data,
+    DataRequest,
+    DatasetPlugin,
+    DataSpec,
+    GenerateRequest,
+    Learner,
+    ModelPlugin,
+    ReportPlugin,
+    ReportRequest,
+    ReportResult,
+    Setting,
+    Split,
+)
+from rnnlab.config import TrainConfig
+from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
+from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
+from rnnlab.runs import Run, RunStore, atomic_write
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Column", "Data", "DataError", "DataRequest", "DataSpec", "DatasetPlugin", "EpochDone",
+    "Event", "EventSink", "GenerateRequest", "Learner", "ModelPlugin", "Note", "PluginError",
+    "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
+    "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
+    "atomic_write",
+    "evaluate", "gen_data", "get_plugin", "list_runs", "load_run", "report", "train",
+    "__version__",
+]
+
+
+def _ignore(event: Event) -> None:
+    pass
+
+
+def get_plugin(kind: str, name: str) -> Any:
+    """The loaded plugin object of a kind ('model', 'dataset', 'report') by name."""
+    from rnnlab import plugins
+
+    return plugins.registry().get(kind, name)
+
+
+def train(model: str, *, config: str | Path | None = None, settings: dict[str, Any] | None = None,
+          emit: EventSink = _ignore, **options: Any) -> Run:
+    """Train `model` (options as on the command line: L, epochs, lr, ...); returns the Run."""
+    from rnnlab import config as cfgmod
+    from rnnlab import plugins, runner
+
+    unknown = sorted(set(options) - set(cfgmod.FIELDS))
+    if unknown:
+        raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
+    cfg = cfgmod.resolve(model, plugins.registry(), config_file=Path(config) if config else None,
+                         options=options, sets=settings)
+    return runner.train(cfg, emit=emit)
+
+
+def evaluate(run: str | Run, *, runs_dir: str | Path = "runs",
+             emit: EventSink = _ignore) -> dict[str, dict[str, float]]:
+    """Re-evaluate a run's checkpoint on its dev and test splits."""
+    from rnnlab import runner
+
+    target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
+    return runner.evaluate(target, emit=emit)
+
+
+def load_run(ref: str, *, runs_dir: str | Path = "runs") -> Run:
+    """A run by id, unique id prefix or directory path."""
+    return RunStore(runs_dir).get(ref)
+
+
+def list_runs(*, runs_dir: str | Path = "runs") -> list[Run]:
+    return RunStore(runs_dir).list()
+
+
+def gen_data(dataset: str = "adding", *, lengths: list[int] | tuple[int, ...] = (100,),
+             out: str | Path = "datasets", seed: int = 0, sizes: dict[str, int] | None = None,
+             force: bool = False, settings: dict[str, Any] | None = None,
+             emit: EventSink = _ignore) -> list[Path]:
+    """Write a dataset's files (e.g. the adding task for each L) under `out/<dataset>/`."""
+    from rnnlab import config as cfgmod
+
+    plugin = get_plugin("dataset", dataset)
+    resolved = cfgmod.resolve_settings(settings or {}, [(f"dataset '{dataset}'", plugin.settings)])
+    unknown = sorted(set(sizes or {}) - set(plugin.sizes))
+    if unknown:
+        raise UsageError(f"dataset '{dataset}' has no split(s) {', '.join(unknown)}")
+    for split, n in (sizes or {}).items():
+        if n < 1:
+            raise UsageError(f"--n-{split} expects an integer >= 1, got {n}")
+    for L in lengths:
+        if L < 1:
+            raise UsageError(f"--L expects an integer >= 1, got {L}")
+    request = GenerateRequest(lengths=list(lengths), out=Path(out) / plugin.name, seed=seed,
+                              sizes={**plugin.sizes, **(sizes or {})}, force=force,
+                              settings=resolved)
+    return plugin.generate(request, emit)
+
+
+def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path = "runs",
+           models: list[str] | None = None, lengths: list[int] | None = None,
+           settings: dict[str, Any] | None = None, out_dir: str | Path | None = None,
+           emit: EventSink = _ignore) -> ReportResult:
+    """Build a report from the run store (or the given runs), filtered by model and L."""
+    from rnnlab import config as cfgmod
+
+    plugin = get_plugin("report", name)
+    store = RunStore(runs_dir)
+    runs = [store.get(ref) for ref in run_ids] if run_ids else store.list()
+    if models:
+        runs = [r for r in runs if r.config.get("model") in models]
+    if lengths:
+        runs = [r for r in runs if r.config.get("L") in lengths]
+    request = ReportRequest(
+        runs=runs, run_ids=list(run_ids or []), models=list(models or []),
+        lengths=list(lengths or []),
+        settings=cfgmod.resolve_settings(settings or {}, [(f"report '{name}'", plugin.settings)]),
+        out_dir=Path(out_dir) if out_dir else Path(runs_dir) / "reports", emit=emit,
+    )
+    return plugin.build(request)

@@ -1,0 +1,329 @@
+"""The `rnnlab` command line: thin Typer commands over the Python API and the UI module."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from rnnlab import plugins
+from rnnlab.errors import RnnlabError, UsageError
+
+app = typer.Typer(
+    name="rnnlab",
+    help="A lab bench for recurrent networks under the hood: generate data, train models "
+    "written from scratch next to PyTorch's, and report the comparisons.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+state = {"debug": os.environ.get("RNNLAB_DEBUG", "") not in ("", "0")}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(fn: F) -> F:
+    """Turn RnnlabError (and any other failure) into one line on stderr and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            if state["debug"]:
+                raise
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except RnnlabError as exc:
+            if state["debug"]:
+                raise
+            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            if state["debug"]:
+                raise
+            err.print(f"error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+                      markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def registry() -> plugins.Registry:
+    reg = plugins.registry()
+    for warning in reg.warnings:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    reg.warnings = []
+    return reg
+
+
+def split_ints(values: list[str] | None, option: str) -> list[int]:
+    """`--L 10 --L 50` or `--L 10,50` as a list of ints."""
+    result = []
+    for value in values or []:
+        for part in value.split(","):
+            try:
+                result.append(int(part))
+            except ValueError:
+                raise UsageError(f"{option} expects integers, got '{part}'") from None
+    return result
+
+
+def split_names(values: list[str] | None) -> list[str]:
+    return [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from rnnlab import __version__
+
+        out.print(f"rnnlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show tracebacks instead of one-line errors (also RNNLAB_DEBUG=1).")
+    ] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    if debug:
+        state["debug"] = True
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("plugins")
+@handles_errors
+def plugins_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List installed model, dataset and report plugins and whether they load."""
+    from rnnlab import ui
+
+    infos = registry().load_all()
+    rows = [{"kind": i.kind, "name": i.name, "distribution": i.dist, "version": i.version,
+             "status": i.status, "summary": i.summary, "error": i.reason or None}
+            for i in infos]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    cells = [[r["kind"], r["name"], r["distribution"], r["version"],
+              r["status"] if not r["error"] else f"failed: {r['error']}", r["summary"]]
+             for r in rows]
+    out.print(ui.simple_table("rnnlab plugins",
+                              ["kind", "name", "distribution", "version", "status", "summary"],
+                              cells))
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("gen-data")
+@handles_errors
+def gen_data_cmd(
+    dataset: Annotated[str, typer.Argument(help="Dataset plugin.")] = "adding",
+    L: Annotated[list[str] | None, typer.Option(
+        "--L", help="Sequence length; repeat or comma-separate for several (default 100).")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Root data directory.")] = Path(
+        "datasets"),
+    seed: Annotated[int, typer.Option(help="Seed: the same seed writes identical files.")] = 0,
+    n_train: Annotated[int | None, typer.Option(help="Training sequences/images.")] = None,
+    n_dev: Annotated[int | None, typer.Option(help="Dev sequences.")] = None,
+    n_test: Annotated[int | None, typer.Option(help="Test sequences/images.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite files with different content.")] = False,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="Dataset setting KEY=VALUE.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the paths.")] = False,
+) -> None:
+    """Generate dataset files (the adding task by default, in the course CSV format)."""
+    import rnnlab
+    from rnnlab import ui
+    from rnnlab.config import parse_sets
+
+    registry()
+    sizes = {k: v for k, v in (("train", n_train), ("dev", n_dev), ("test", n_test))
+             if v is not None}
+    paths = rnnlab.gen_data(dataset, lengths=split_ints(L, "--L") or [100], out=out_dir,
+                            seed=seed, sizes=sizes, force=force,
+                            settings=parse_sets(sets or []), emit=ui.ConsoleUI(out, quiet))
+    for path in paths:
+        out.print(str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("train")
+@handles_errors
+def train_cmd(
+    model: Annotated[str, typer.Argument(help="Model plugin, e.g. alarmwork, lstm.")],
+    data: Annotated[str | None, typer.Option(help="Dataset plugin (default: the model's).")
+                    ] = None,
+    L: Annotated[int | None, typer.Option("--L", help="Sequence length [100].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs [50].")] = None,
+    updates: Annotated[int | None, typer.Option(
+        help="Train for this many random batches instead of epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size [20].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate [0.01].")] = None,
+    momentum: Annotated[float | None, typer.Option(help="SGD momentum [0.9].")] = None,
+    hidden: Annotated[int | None, typer.Option(help="Hidden units P [50].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for init and batch order [0].")] = None,
+    device: Annotated[str | None, typer.Option(help="auto|cpu|cuda [auto].")] = None,
+    early_stop: Annotated[str | None, typer.Option(
+        help="Stop once dev accuracy exceeds this; 'off' never stops early [99.5].")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file with any of these options.")
+                      ] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Root data directory [datasets].")
+                        ] = None,
+    runs_dir: Annotated[str | None, typer.Option(help="Run store directory [runs].")] = None,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="Model or dataset setting KEY=VALUE (see `rnnlab plugins`).")] = None,
+    print_config: Annotated[bool, typer.Option(
+        help="Print the resolved configuration and exit.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a model; everything lands in a new run directory."""
+    from rnnlab import config as cfgmod
+
+    options: dict[str, Any] = {
+        "data": data, "L": L, "epochs": epochs, "updates": updates, "batch_size": batch_size,
+        "lr": lr, "momentum": momentum, "hidden": hidden, "seed": seed, "device": device,
+        "data_dir": data_dir, "runs_dir": runs_dir,
+    }
+    if early_stop is not None:
+        try:
+            options["early_stop"] = "off" if early_stop.lower() == "off" else float(early_stop)
+        except ValueError:
+            raise UsageError(f"--early-stop expects a number or 'off', got '{early_stop}'"
+                             ) from None
+    cfg = cfgmod.resolve(model, registry(), config_file=config, options=options,
+                         sets=cfgmod.parse_sets(sets or []))
+    if print_config:
+        out.print(cfgmod.to_yaml(cfg).rstrip(), markup=False, soft_wrap=True)
+        return
+    from rnnlab import runner, ui
+
+    run = runner.train(cfg, registry=registry(), emit=ui.ConsoleUI(out, quiet))
+    summary = run.summary
+    if quiet:
+        test = summary.get("test", {})
+        key = summary.get("primary_metric", "")
+        out.print(f"{run.id} {summary.get('status')} test {key} "
+                  f"{ui.fmt_metric(key, test.get(key))}")
+    else:
+        out.print(ui.run_summary_table(run.id, summary))
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("eval")
+@handles_errors
+def eval_cmd(
+    run: Annotated[str, typer.Argument(help="Run id, unique id prefix or run directory.")],
+    runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Evaluate a run's checkpoint on its dev and test data."""
+    import rnnlab
+    from rnnlab import ui
+
+    registry()
+    target = rnnlab.load_run(run, runs_dir=runs_dir)
+    results = rnnlab.evaluate(target, emit=ui.ConsoleUI(out, quiet=as_json))
+    if as_json:
+        out.print_json(json.dumps({"run": target.id, **results}))
+        return
+    rows = [[split, ui.label(k), ui.fmt_metric(k, v)]
+            for split, metrics in results.items() for k, v in metrics.items()]
+    out.print(ui.simple_table(f"run {target.id}", ["split", "metric", "value"], rows))
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("report")
+@handles_errors
+def report_cmd(
+    name: Annotated[str, typer.Argument(help="Report plugin, e.g. accuracy.")],
+    runs: Annotated[list[str] | None, typer.Argument(help="Runs to use (default: all).")
+                    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|markdown|csv|json.")] = "table",
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", help="Only these models (repeat or comma-separate).")] = None,
+    L: Annotated[list[str] | None, typer.Option("--L", help="Only these lengths.")] = None,
+    runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Where pictures go [RUNS_DIR/reports].")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Report setting KEY=VALUE.")
+                    ] = None,
+) -> None:
+    """Make a report (table or pictures) from the run store."""
+    import rnnlab
+    from rnnlab import ui
+    from rnnlab.config import parse_sets
+
+    if fmt not in ("table", "markdown", "csv", "json"):
+        raise UsageError(f"--format expects table|markdown|csv|json, got '{fmt}'")
+    registry()
+    result = rnnlab.report(name, runs, runs_dir=runs_dir, models=split_names(model),
+                           lengths=split_ints(L, "--L"), settings=parse_sets(sets or []),
+                           out_dir=out_dir, emit=ui.ConsoleUI(err))
+    if result.columns:
+        rendered = ui.render_report(result, fmt)
+        if isinstance(rendered, str):
+            print(rendered)
+        else:
+            out.print(rendered)
+            for note in result.notes:
+                out.print(note, markup=False)
+    for path in result.files:
+        out.print(str(path), markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("runs")
+@handles_errors
+def runs_cmd(
+    runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the runs in the run store."""
+    import rnnlab
+    from rnnlab import ui
+
+    rows = []
+    for run in rnnlab.list_runs(runs_dir=runs_dir):
+        config, summary = run.config, run.summary
+        key = summary.get("primary_metric", "")
+        rows.append({"id": run.id, "model": config.get("model"), "data": config.get("data"),
+                     "L": config.get("L"), "seed": config.get("seed"),
+                     "status": summary.get("status", "unknown"), "metric": key,
+                     "test": (summary.get("test") or {}).get(key)})
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    cells = [[r["id"], str(r["model"]), str(r["data"]), str(r["L"] if r["L"] else "-"),
+              str(r["seed"]), r["status"],
+              f"{ui.fmt_metric(r['metric'], r['test'])} {r['metric']}" if r["test"] is not None
+              else "-"] for r in rows]
+    out.print(ui.simple_table(f"runs in {runs_dir}",
+                              ["id", "model", "data", "L", "seed", "status", "test"], cells))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="rnnlab")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

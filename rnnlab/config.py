@@ -1,0 +1,208 @@
+"""Run configuration: one dataclass, merged from defaults, the model's recipe, a YAML file and
+the command line, in that order (later wins). Plugin settings (`--set key=value`) are checked
+against what the model and dataset plugins declare; unknown keys are an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnnlab.errors import UsageError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on. The defaults are the homework recipe."""
+
+    model: str = ""
+    data: str = ""  # dataset; empty: the model's default dataset
+    L: int | None = 100  # sequence length (sequence datasets only)
+    epochs: int = 50
+    updates: int | None = None  # train for this many random batches instead of epochs
+    batch_size: int = 20
+    lr: float = 0.01
+    momentum: float = 0.9
+    hidden: int = 50
+    seed: int = 0
+    device: str = "auto"
+    early_stop: float | None = 99.5  # stop once the dev primary metric exceeds this
+    data_dir: str = "datasets"
+    runs_dir: str = "runs"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
+# The Python type each field accepts (None allowed where the default type says so).
+TYPES: dict[str, tuple[type, bool]] = {
+    "model": (str, False), "data": (str, False), "L": (int, True), "epochs": (int, False),
+    "updates": (int, True), "batch_size": (int, False), "lr": (float, False),
+    "momentum": (float, False), "hidden": (int, False), "seed": (int, False),
+    "device": (str, False), "early_stop": (float, True), "data_dir": (str, False),
+    "runs_dir": (str, False), "settings": (dict, False),
+}
+
+
+def coerce(key: str, value: Any, where: str = "") -> Any:
+    """Check/convert one config value; UsageError names where it came from."""
+    kind, nullable = TYPES[key]
+    prefix = f"{where}: " if where else ""
+    off = value is False or (isinstance(value, str) and value.lower() in ("off", "none"))
+    if value is None or (nullable and off):  # YAML reads a bare `off` as False
+        if nullable:
+            return None
+        raise UsageError(f"{prefix}'{key}' must not be empty")
+    ok = (
+        (kind is int and isinstance(value, int) and not isinstance(value, bool))
+        or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (kind is str and isinstance(value, str))
+        or (kind is dict and isinstance(value, dict))
+    )
+    if not ok:
+        names = {int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
+        raise UsageError(f"{prefix}'{key}' expects {names[kind]}, got {value!r}")
+    return float(value) if kind is float else value
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """Range checks that no type can express; the message names the option."""
+    checks = [
+        ("--L", cfg.L is None or cfg.L >= 1, "an integer >= 1", cfg.L),
+        ("--epochs", cfg.epochs >= 1, "an integer >= 1", cfg.epochs),
+        ("--updates", cfg.updates is None or cfg.updates >= 1, "an integer >= 1", cfg.updates),
+        ("--batch-size", cfg.batch_size >= 1, "an integer >= 1", cfg.batch_size),
+        ("--lr", math.isfinite(cfg.lr) and cfg.lr > 0, "a number > 0", cfg.lr),
+        ("--momentum", 0 <= cfg.momentum < 1, "a number in [0, 1)", cfg.momentum),
+        ("--hidden", cfg.hidden >= 1, "an integer >= 1", cfg.hidden),
+        ("--device", cfg.device in DEVICES, "one of " + "|".join(DEVICES), cfg.device),
+        ("--early-stop", cfg.early_stop is None or math.isfinite(cfg.early_stop),
+         "a number or 'off'", cfg.early_stop),
+    ]
+    for option, ok, expected, value in checks:
+        if not ok:
+            raise UsageError(f"{option} expects {expected}, got {value}")
+    return cfg
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML config file as a dict of known keys; errors name the file (and line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UsageError(f"{where}: YAML syntax error: {problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of option: value, got {type(raw).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name == "set":
+            name = "settings"
+        if name not in FIELDS:
+            known = ", ".join(k for k in FIELDS if k not in ("model",))
+            raise UsageError(f"{path}: unknown key '{key}' (expected one of: {known}, set)")
+        out[name] = coerce(name, value, str(path))
+    return out
+
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    """`--set key=value` pairs as a dict."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got '{pair}'")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve_settings(
+    given: dict[str, Any], declared: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Defaults of every declared setting, overridden by `given`; unknown keys are an error.
+
+    `declared` is a list of (plugin label, settings dict) pairs, e.g. ("model 'alarmwork'", ...).
+    """
+    known: dict[str, Any] = {}
+    for _, settings in declared:
+        known.update(settings)
+    out = {key: setting.default for key, setting in known.items()}
+    for key, raw in given.items():
+        if key not in known:
+            labels = " and ".join(label for label, _ in declared)
+            keys = ", ".join(sorted(known)) or "none"
+            raise UsageError(f"unknown setting '{key}' for {labels} (known: {keys})")
+        out[key] = known[key].parse(key, raw)
+    return out
+
+
+def merge(*layers: dict[str, Any]) -> TrainConfig:
+    """Apply layers of overrides in order onto the defaults; `settings` layers merge by key."""
+    cfg = TrainConfig()
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "settings":
+                cfg.settings = {**cfg.settings, **value}
+            else:
+                setattr(cfg, key, coerce(key, value))
+    return cfg
+
+
+def to_yaml(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def resolve(
+    model: str,
+    registry: Any,
+    *,
+    config_file: Path | None = None,
+    options: dict[str, Any] | None = None,
+    sets: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """The full configuration of a run: defaults < model recipe < YAML file < options < --set."""
+    from_file = read_yaml(config_file) if config_file is not None else {}
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    model_plugin = registry.get("model", model)
+    data = options.get("data") or from_file.get("data") or model_plugin.data
+    data_plugin = registry.get("dataset", data)
+    if data_plugin.kind not in model_plugin.kinds:
+        raise UsageError(
+            f"model '{model}' takes {'/'.join(model_plugin.kinds)} data; "
+            f"dataset '{data}' is {data_plugin.kind} data"
+        )
+    file_settings = from_file.pop("settings", {})
+    cfg = merge(dict(model_plugin.recipe), from_file, options, {"model": model, "data": data})
+    if data_plugin.kind != "sequence":
+        cfg.L = None
+    declared = [
+        (f"model '{model}'", model_plugin.settings),
+        (f"dataset '{data}'", data_plugin.settings),
+    ]
+    try:
+        resolve_settings(file_settings, declared)
+    except UsageError as exc:
+        raise UsageError(f"{config_file}: {exc}") from None
+    cfg.settings = resolve_settings({**file_settings, **(sets or {})}, declared)
+    return validate(cfg)

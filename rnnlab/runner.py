@@ -1,0 +1,216 @@
+"""The train/evaluate loop. It emits events and writes the run store; it never renders."""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab import plugins
+from rnnlab.api import Data, DataRequest, Learner, Split
+from rnnlab.config import TrainConfig, merge, validate
+from rnnlab.errors import PluginError, RnnlabError, UsageError
+from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
+from rnnlab.runs import Run, RunStore
+
+EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
+
+
+@dataclass
+class Session:
+    """Everything a run needs, resolved from its config: plugins, data, a fresh learner."""
+
+    config: TrainConfig
+    model_plugin: Any
+    data_plugin: Any
+    data: Data
+    learner: Learner
+    device: str
+
+
+def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore) -> Session:
+    """Load the data and build a freshly initialised model for `cfg` (seeded)."""
+    model_plugin = registry.get("model", cfg.model)
+    data_plugin = registry.get("dataset", cfg.data)
+    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings)
+    data = data_plugin.load(request, emit)
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    built = model_plugin.build(data.spec, cfg)
+    if isinstance(built, Learner):
+        if cfg.device == "cuda":
+            raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
+        return Session(cfg, model_plugin, data_plugin, data, built, "cpu")
+    if not isinstance(built, torch.nn.Module):
+        raise PluginError(
+            f"model '{cfg.model}': build() returned {type(built).__name__}, expected a "
+            "torch.nn.Module or an rnnlab.Learner"
+        )
+    from rnnlab.torch_learner import TorchLearner, pick_device
+
+    device = pick_device(cfg.device)
+    return Session(cfg, model_plugin, data_plugin, data, TorchLearner(built, cfg, device),
+                   str(device))
+
+
+def evaluate_split(session: Session, split: Split) -> dict[str, float]:
+    y = session.learner.predict(split.x)  # (N, M)
+    return {k: float(v) for k, v in session.data_plugin.metrics(y, split.t).items()}
+
+
+def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any]]:
+    """Batches grouped into stages (epochs, or evaluation intervals of an update budget)."""
+    if cfg.updates is None:
+        epoch = [slice(i, i + cfg.batch_size) for i in range(0, n, cfg.batch_size)]
+        return [epoch] * cfg.epochs
+    stage = math.ceil(cfg.updates / EVALUATIONS_PER_UPDATE_RUN)
+    batches = [rng.integers(0, n, cfg.batch_size) for _ in range(cfg.updates)]
+    return [batches[i : i + stage] for i in range(0, cfg.updates, stage)]
+
+
+def provenance(cfg: TrainConfig, session: Session, registry: plugins.Registry) -> dict[str, Any]:
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    model_info = registry.find("model", cfg.model)
+    data_info = registry.find("dataset", cfg.data)
+    import torch
+
+    return {
+        "seed": cfg.seed,
+        "rnnlab": version("rnnlab"),
+        "model_plugin": {"dist": model_info.dist, "version": model_info.version},
+        "dataset_plugin": {"dist": data_info.dist, "version": data_info.version},
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": session.device,
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": commit,
+        "command": sys.argv,
+        "data_source": session.data.source,
+    }
+
+
+def train(
+    cfg: TrainConfig, *, registry: plugins.Registry | None = None, emit: EventSink = ignore
+) -> Run:
+    """Train a model as configured; returns the run (its summary says how it ended)."""
+    started = time.perf_counter()
+    registry = registry or plugins.registry()
+    session = prepare(validate(cfg), registry, emit)
+    run = RunStore(cfg.runs_dir).create(cfg.model)
+    run.write_config(cfg.to_dict())
+    run.write_provenance(provenance(cfg, session, registry))
+    summary: dict[str, Any] = {
+        "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L, "seed": cfg.seed,
+        "primary_metric": session.data_plugin.primary_metric,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    run.write_summary(summary)
+    emit(RunStarted(run.id, run.dir, cfg.to_dict()))
+    try:
+        summary.update(_loop(session, run, emit))
+        summary["test"] = evaluate_split(session, session.data.test)
+        summary["status"] = "completed"
+    except KeyboardInterrupt:
+        summary.update(status="interrupted", reason="interrupted by the user")
+        raise
+    except Exception as exc:
+        summary.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        summary["wall_time_s"] = round(time.perf_counter() - started, 3)
+        run.write_summary(summary)
+        emit(RunFinished(run.id, run.dir, summary))
+    return run
+
+
+def _loop(session: Session, run: Run, emit: EventSink) -> dict[str, Any]:
+    cfg, data, learner = session.config, session.data, session.learner
+    plugin = session.data_plugin
+    rng = np.random.default_rng(cfg.seed)
+    stages = _stages(cfg, len(data.train), rng)
+    losses: list[float] = []
+    done: dict[str, Any] = {"epochs": 0, "updates": 0, "stopped_early": False}
+    train_time = 0.0
+    for epoch, batches in enumerate(stages, start=1):
+        tick = time.perf_counter()
+        epoch_losses = []
+        for b, index in enumerate(batches, start=1):
+            loss = learner.train_step(data.train.x[index], data.train.t[index])
+            if not math.isfinite(loss):
+                raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "
+                                  f"batch {b} (run {run.id} keeps the last good checkpoint)")
+            epoch_losses.append(loss)
+            emit(Progress("epoch", b, len(batches), f"loss {loss:.4g}"))
+        train_time += time.perf_counter() - tick
+        losses.extend(epoch_losses)
+        record: dict[str, Any] = {"epoch": epoch, "updates": len(losses),
+                                  "train_loss": float(np.mean(epoch_losses))}
+        if data.dev is not None:
+            record.update({f"dev_{k}": v for k, v in evaluate_split(session, data.dev).items()})
+        record["time_s"] = round(train_time, 3)
+        run.append_metrics(record)
+        run.save_checkpoint(learner.state_dict())
+        run.save_losses(losses)
+        done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
+        if data.dev is not None:
+            done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
+        emit(EpochDone(epoch, len(stages), record))
+        target = cfg.early_stop
+        score = record.get(f"dev_{plugin.primary_metric}")
+        if target is not None and score is not None and plugin.higher_is_better \
+                and score > target:
+            done["stopped_early"] = True
+            emit(Note(f"dev {plugin.primary_metric} {score:.2f} > {target}: stopping early"))
+            break
+    return done
+
+
+def load_session(run: Run, registry: plugins.Registry | None = None,
+                 emit: EventSink = ignore) -> Session:
+    """Rebuild a run's model from its config and checkpoint."""
+    registry = registry or plugins.registry()
+    saved = dict(run.config)
+    saved.pop("model", None)
+    try:
+        cfg = merge(saved, {"model": run.config.get("model", "")})
+    except (KeyError, UsageError) as exc:
+        raise RnnlabError(f"{run.dir / 'config.yaml'}: not a valid run config ({exc})") from None
+    session = prepare(cfg, registry, emit)
+    session.learner.load_state_dict(run.load_checkpoint())
+    return session
+
+
+def evaluate(run: Run, splits: tuple[str, ...] = ("dev", "test"), *,
+             registry: plugins.Registry | None = None, emit: EventSink = ignore
+             ) -> dict[str, dict[str, float]]:
+    """Metrics of a finished run's checkpoint on the given splits (logged to metrics.jsonl)."""
+    session = load_session(run, registry, emit)
+    results = {}
+    for name in splits:
+        split = getattr(session.data, name, None)
+        if split is not None:
+            results[name] = evaluate_split(session, split)
+    run.append_metrics({"evaluation": results, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return results

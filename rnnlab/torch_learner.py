@@ -1,0 +1,63 @@
+"""Trains a plugin's `torch.nn.Module` with rnnlab's optimizer and MSE loss (a Learner)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnlab.config import TrainConfig
+from rnnlab.errors import PluginError, UsageError
+
+
+def pick_device(requested: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available (use --device cpu)")
+    return torch.device(requested)
+
+
+class TorchLearner:
+    """Adapts an nn.Module mapping (B, ...) -> (B, M) to the Learner protocol."""
+
+    def __init__(self, module: torch.nn.Module, config: TrainConfig, device: torch.device):
+        self.module = module.to(device)
+        self.device = device
+        self.optimizer = torch.optim.SGD(
+            module.parameters(), lr=config.lr, momentum=config.momentum
+        )
+        self.loss_fn = torch.nn.MSELoss()
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device)
+
+    def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
+        self.module.train()
+        xb, tb = self._tensor(x), self._tensor(t)  # (B, ...), (B, M)
+        self.optimizer.zero_grad(set_to_none=True)
+        y = self.module(xb)  # (B, M)
+        if y.shape != tb.shape:
+            raise PluginError(
+                f"model returned shape {tuple(y.shape)} for a batch whose targets have shape "
+                f"{tuple(tb.shape)}"
+            )
+        loss = self.loss_fn(y, tb)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.item())
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
+        self.module.eval()
+        parts = [self.module(self._tensor(x[i : i + chunk])).cpu().numpy()
+                 for i in range(0, len(x), chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.module.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})

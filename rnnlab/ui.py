@@ -1,0 +1,171 @@
+"""The only module that renders: progress, per-epoch lines, tables, errors.
+
+On a terminal it draws rich progress bars; otherwise (CI, nohup, SLURM logs) it prints plain
+lines, one per finished task or epoch, and never redraws.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from rnnlab.api import ReportResult
+from rnnlab.events import EpochDone, Event, Note, RunFinished, RunStarted
+from rnnlab.events import Progress as ProgressEvent
+
+
+def fmt_metric(key: str, value: Any) -> str:
+    """A metric value for people: accuracies as percentages, times in seconds."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if "accuracy" in key:
+        return f"{value:.1f}%"
+    if key.endswith("time_s"):
+        return f"{value:.1f} s"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"
+
+
+def label(key: str) -> str:
+    """A metric key for people: 'dev_zero_accuracy' -> 'dev always-0 accuracy'."""
+    key = key.removesuffix("_s").replace("train_loss", "loss").replace("zero_", "always-0_")
+    return key.replace("_", " ")
+
+
+class ConsoleUI:
+    """An event sink that renders training and generation progress on a console."""
+
+    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+        self.console = console or Console()
+        self.quiet = quiet
+        self.live = self.console.is_terminal and not quiet
+        self.progress: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ProgressEvent):
+            self._progress(event)
+        elif isinstance(event, Note):
+            if not self.quiet:
+                self._print(event.text)
+        elif isinstance(event, RunStarted):
+            if not self.quiet:
+                self._print(f"run {event.run_id}  ({event.run_dir})")
+        elif isinstance(event, EpochDone):
+            self._drop_task("epoch")
+            if not self.quiet:
+                self._print(self.epoch_line(event))
+        elif isinstance(event, RunFinished):
+            self.close()
+
+    @staticmethod
+    def epoch_line(event: EpochDone) -> str:
+        width = len(str(event.epochs))
+        parts = [f"epoch {event.epoch:>{width}}/{event.epochs}"]
+        for key, value in event.metrics.items():
+            if key in ("epoch", "updates") or "zero_accuracy" in key:
+                continue
+            parts.append(f"{label(key)} {fmt_metric(key, value)}")
+        return "  ".join(parts)
+
+    def _print(self, text: str) -> None:
+        (self.progress.console if self.progress else self.console).print(text, highlight=False)
+
+    def _progress(self, event: ProgressEvent) -> None:
+        if self.quiet:
+            return
+        finished = event.done >= event.total
+        if not self.live:
+            if finished and event.task != "epoch":
+                self._print(f"{event.task}: {event.done}/{event.total} {event.info}".rstrip())
+            return
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+                console=self.console, transient=False,
+            )
+            self.progress.start()
+        if event.task not in self.tasks:
+            self.tasks[event.task] = self.progress.add_task(event.task, total=event.total, info="")
+        self.progress.update(self.tasks[event.task], completed=event.done, total=event.total,
+                             info=event.info)
+        if finished and event.task != "epoch":
+            self.tasks.pop(event.task)
+
+    def _drop_task(self, name: str) -> None:
+        if self.progress is not None and name in self.tasks:
+            self.progress.remove_task(self.tasks.pop(name))
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self._drop_task("epoch")
+            self.progress.stop()
+            self.progress = None
+            self.tasks.clear()
+
+
+def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
+    table = Table(title=f"run {run_id}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("status", str(summary.get("status")))
+    if summary.get("reason"):
+        table.add_row("reason", str(summary["reason"]))
+    for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
+        if key in summary:
+            table.add_row(label(key), fmt_metric(key, summary[key]))
+    for split in ("dev", "test"):
+        for key, value in (summary.get(split) or {}).items():
+            table.add_row(f"{split} {label(key)}", fmt_metric(key, value))
+    return table
+
+
+def simple_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for i, header in enumerate(headers):
+        table.add_column(header, no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def render_report(result: ReportResult, fmt: str) -> str | Table:
+    """A report as a rich Table ('table') or as markdown, csv or json text."""
+    headers = [c.header for c in result.columns]
+    cells = [[c.cell(row) for c in result.columns] for row in result.rows]
+    if fmt == "json":
+        return json.dumps({"title": result.title, "rows": result.rows, "notes": result.notes,
+                           "files": [str(f) for f in result.files]}, indent=2, default=str)
+    if fmt == "csv":
+        keys: list[str] = []
+        for row in result.rows:
+            keys += [k for k in row if k not in keys]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.rows)
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "markdown":
+        lines = [f"**{result.title}**", "", "| " + " | ".join(headers) + " |",
+                 "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(c.replace("\n", "<br>") for c in row) + " |" for row in cells]
+        lines += ["", *result.notes] if result.notes else []
+        return "\n".join(lines)
+    return simple_table(result.title, headers, cells)

@@ -1,0 +1,91 @@
+"""Shared fixtures: a scratch working directory, small adding-task data, a CLI driver and
+fake installed distributions (real dist-info entry points on sys.path)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import rnnlab
+from rnnlab import plugins
+from rnnlab.cli import app, state
+
+SIZES = {"train": 200, "dev": 100, "test": 100}
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry():
+    """Every test discovers plugins anew and starts without --debug."""
+    plugins.reset()
+    debug = state["debug"]
+    state["debug"] = False
+    yield
+    plugins.reset()
+    state["debug"] = debug
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """An empty current directory, so runs/ and datasets/ land in tmp."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RNNLAB_PLUGINS", raising=False)
+    monkeypatch.delenv("RNNLAB_DEBUG", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def small_data(workdir):
+    """Adding-task files for L=10 with 200/100/100 sequences in ./datasets/adding."""
+    return rnnlab.gen_data("adding", lengths=[10], out="datasets", sizes=SIZES)
+
+
+class Result:
+    def __init__(self, exit_code: int, stdout: str, stderr: str, exception: BaseException | None):
+        self.exit_code, self.stdout, self.stderr, self.exception = (
+            exit_code, stdout, stderr, exception)
+
+
+@pytest.fixture
+def cli():
+    """Run the CLI in-process: cli("train", "lstm", ...) -> Result(exit_code, stdout, stderr)."""
+
+    def invoke(*args: str) -> Result:
+        plugins.reset()
+        result = CliRunner().invoke(app, list(args))
+        return Result(result.exit_code, result.stdout, result.stderr, result.exception)
+
+    return invoke
+
+
+@pytest.fixture
+def fake_dist(tmp_path, monkeypatch):
+    """Install a distribution for this test only: fake_dist(name, entry_points, modules)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(name: str, entry_points: dict[str, dict[str, str]], modules: dict[str, str],
+             version: str = "1.0") -> Path:
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        lines = []
+        for group, entries in entry_points.items():
+            lines.append(f"[{group}]")
+            lines += [f"{k} = {v}" for k, v in entries.items()]
+        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+        for module, source in modules.items():
+            (site / f"{module}.py").write_text(textwrap.dedent(source))
+        for module in modules:
+            sys.modules.pop(module, None)
+        plugins.reset()
+        return site
+
+    yield make
+    for path in site.glob("*.py"):
+        sys.modules.pop(path.stem, None)

@@ -1,0 +1,78 @@
+"""Configuration: merge order, YAML errors, --set checking, --print-config."""
+
+from __future__ import annotations
+
+import yaml
+
+from rnnlab import plugins
+from rnnlab.config import TrainConfig, resolve
+
+
+def test_defaults_are_the_homework_recipe():
+    cfg = TrainConfig()
+    assert (cfg.epochs, cfg.batch_size, cfg.hidden, cfg.lr, cfg.momentum, cfg.early_stop) == (
+        50, 20, 50, 0.01, 0.9, 99.5)
+
+
+def test_merge_order_defaults_file_options_set(workdir, fake_dist):
+    fake_dist("rnnlab-recipe", {"rnnlab.models": {"recipe": "recipe_mod:Plugin"}}, {
+        "recipe_mod": """
+            from rnnlab import ModelPlugin, Setting
+            class Plugin(ModelPlugin):
+                summary = "has a recipe"
+                recipe = {"lr": 0.5, "epochs": 7, "hidden": 11}
+                settings = {"depth": Setting(1, "layers"), "mode": Setting("a", choices=("a", "b"))}
+                def build(self, spec, config):
+                    raise NotImplementedError
+        """})
+    path = workdir / "exp.yaml"
+    path.write_text("epochs: 9\nbatch-size: 5\nset:\n  depth: 2\n  mode: b\n")
+    cfg = resolve("recipe", plugins.Registry(), config_file=path,
+                  options={"batch_size": 3, "seed": None}, sets={"depth": "4"})
+    assert cfg.lr == 0.5  # model recipe over the default
+    assert cfg.hidden == 11
+    assert cfg.epochs == 9  # file over recipe
+    assert cfg.batch_size == 3  # command line over file; None means "not given"
+    assert cfg.seed == 0
+    assert cfg.settings == {"depth": 4, "mode": "b"}  # --set over file, typed by the default
+
+
+def test_print_config_prints_resolved_yaml_and_exits(small_data, cli):
+    path = small_data[0].parents[1] / "c.yaml"
+    path.write_text("epochs: 3\nlr: 0.05\n")
+    result = cli("train", "lstm", "--config", str(path), "--lr", "0.2", "--L", "10",
+                 "--early-stop", "off", "--print-config")
+    assert result.exit_code == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    assert printed["epochs"] == 3 and printed["lr"] == 0.2 and printed["L"] == 10
+    assert printed["early_stop"] is None and printed["model"] == "lstm"
+    assert printed["data"] == "adding"
+    assert not (small_data[0].parents[1] / "runs").exists()
+
+
+def test_config_errors_are_one_line_with_the_file(workdir, cli):
+    cases = {
+        "epochs: [\n": ":2: YAML syntax error",
+        "epoch: 3\n": "unknown key 'epoch'",
+        "epochs: three\n": "'epochs' expects an integer, got 'three'",
+        "- 1\n- 2\n": "expected a mapping of option: value",
+        "set:\n  nope: 1\n": "unknown setting 'nope'",
+        "lr: 0\n": "--lr expects a number > 0",
+    }
+    for text, expected in cases.items():
+        path = workdir / "bad.yaml"
+        path.write_text(text)
+        result = cli("train", "lstm", "--config", str(path), "--print-config")
+        assert result.exit_code == 2, (text, result.stdout, result.stderr)
+        line = result.stderr.strip()
+        assert "\n" not in line and expected in line, (text, line)
+        if "lr" not in text:
+            assert "bad.yaml" in line
+
+
+def test_set_errors(workdir, cli):
+    assert cli("train", "lstm", "--set", "x").stderr.strip() == (
+        "error: --set expects KEY=VALUE, got 'x'")
+    result = cli("train", "gru", "--set", "layers=two")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: setting 'layers' expects int, got 'two'"

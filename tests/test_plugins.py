@@ -1,0 +1,131 @@
+"""The plugin runtime: real entry points, isolation of broken plugins, RNNLAB_PLUGINS,
+name clashes, did-you-mean, and cheap listing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rnnlab import plugins
+from rnnlab.errors import PluginError, UsageError
+
+GOOD = """
+from rnnlab import ModelPlugin
+class Plugin(ModelPlugin):
+    summary = "a fine model"
+    def build(self, spec, config):
+        raise NotImplementedError
+"""
+
+
+def test_bundled_and_example_plugins_are_discovered_through_entry_points(workdir, cli):
+    result = cli("plugins", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = {(r["kind"], r["name"]): r for r in json.loads(result.stdout)}
+    for key in [("model", "simple-rnn"), ("model", "lstm"), ("dataset", "adding"),
+                ("report", "accuracy")]:
+        assert rows[key]["distribution"] == "rnnlab"
+        assert rows[key]["status"] == "ok"
+    gru = rows.get(("model", "gru"))
+    assert gru is not None, "examples/rnnlab-gru is not installed (see README set-up)"
+    assert gru["distribution"] == "rnnlab-gru" and gru["version"] == "0.1.0"
+    assert gru["summary"].startswith("GRU")
+
+
+def test_broken_plugin_is_listed_as_failed_and_does_not_break_the_cli(workdir, cli, fake_dist):
+    fake_dist("rnnlab-broken", {"rnnlab.models": {"broken": "broken_mod:Plugin"}},
+              {"broken_mod": "raise ImportError('No module named tensorflow')\n"})
+    listed = cli("plugins", "--json")
+    assert listed.exit_code == 0
+    row = next(r for r in json.loads(listed.stdout) if r["name"] == "broken")
+    assert row["status"] == "failed"
+    assert row["error"] == "ImportError: No module named tensorflow"
+    assert any(r["name"] == "lstm" and r["status"] == "ok" for r in json.loads(listed.stdout))
+
+    used = cli("train", "broken")
+    assert used.exit_code == 1
+    assert used.stderr.strip() == (
+        "error: model 'broken' from rnnlab-broken 1.0 failed to load: "
+        "ImportError: No module named tensorflow")
+    assert "Traceback" not in used.stderr + used.stdout
+
+
+def test_debug_reraises_the_plugin_failure_with_traceback(workdir, cli, fake_dist):
+    fake_dist("rnnlab-broken", {"rnnlab.models": {"broken": "broken_mod:Plugin"}},
+              {"broken_mod": "raise ImportError('No module named tensorflow')\n"})
+    result = cli("--debug", "train", "broken")
+    assert result.exit_code != 0
+    assert isinstance(result.exception, PluginError)
+    assert isinstance(result.exception.__cause__, ImportError)
+
+
+def test_contract_violation_is_a_failure_not_a_crash(workdir, fake_dist):
+    fake_dist("rnnlab-odd", {"rnnlab.models": {"odd": "odd_mod:thing"}},
+              {"odd_mod": "thing = 42\n"})
+    registry = plugins.Registry()
+    info = registry.find("model", "odd")
+    assert registry.load(info) is None
+    assert info.status == "failed"
+    assert "missing build()" in info.reason
+    with pytest.raises(PluginError, match="from rnnlab-odd 1.0 failed to load"):
+        registry.get("model", "odd")
+
+
+def test_rnnlab_plugins_env_restricts_third_party_plugins(workdir, fake_dist):
+    fake_dist("rnnlab-extra", {"rnnlab.models": {"extra": "extra_mod:Plugin"}},
+              {"extra_mod": GOOD})
+    everything = plugins.Registry(env={})
+    assert {"extra", "gru", "lstm"} <= set(everything.names("model"))
+    only_extra = plugins.Registry(env={"RNNLAB_PLUGINS": "rnnlab_Extra"})
+    assert "extra" in only_extra.names("model") and "gru" not in only_extra.names("model")
+    assert "lstm" in only_extra.names("model")  # bundled plugins always load
+    none = plugins.Registry(env={"RNNLAB_PLUGINS": ""})
+    assert set(none.names("model")) == {"lstm", "simple-rnn"} | (
+        set(none.names("model")) & {"alarmwork", "autoenc-lite"})
+
+
+def test_name_clash_warns_naming_both_and_bundled_wins(workdir, cli, fake_dist):
+    fake_dist("rnnlab-other-lstm", {"rnnlab.models": {"lstm": "other_lstm:Plugin"}},
+              {"other_lstm": GOOD})
+    registry = plugins.Registry(env={})
+    assert registry.warnings == [
+        "model 'lstm' is provided by rnnlab and rnnlab-other-lstm; using rnnlab's "
+        "('rnnlab-other-lstm:lstm' selects the other)"]
+    assert registry.find("model", "lstm").dist == "rnnlab"
+    assert registry.get("model", "rnnlab-other-lstm:lstm").summary == "a fine model"
+    listed = cli("plugins", "--json")
+    assert "provided by rnnlab and rnnlab-other-lstm" in listed.stderr
+    statuses = [r["status"] for r in json.loads(listed.stdout) if r["name"] == "lstm"]
+    assert statuses == ["ok", "shadowed"]
+
+
+def test_unknown_name_suggests_the_closest(workdir, cli):
+    result = cli("train", "lstn")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: unknown model 'lstn'; did you mean 'lstm'?"
+    with pytest.raises(UsageError, match="unknown dataset 'addin'; did you mean 'adding'"):
+        plugins.Registry().get("dataset", "addin")
+
+
+def test_listing_plugins_does_not_import_torch_or_plugin_internals(workdir):
+    code = (
+        "import sys\n"
+        "from rnnlab.cli import app\n"
+        "try:\n"
+        "    app(['plugins', '--json'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')\n"
+        "         or m.endswith('.nets') or m.endswith('.generate')]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert "HEAVY []" in out.stdout, out.stdout[-500:] + out.stderr[-2000:]
+    help_out = subprocess.run([sys.executable, "-X", "importtime", "-m", "rnnlab", "--help"],
+                              capture_output=True, text=True, timeout=120)
+    assert help_out.returncode == 0
+    assert " torch" not in help_out.stderr
