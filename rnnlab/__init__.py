@@ -41,9 +41,8 @@ __all__ = [
     "Event", "EventSink", "GenerateRequest", "Learner", "ModelPlugin", "Note", "PluginError",
     "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
-    "atomic_write",
-    "evaluate", "gen_data", "get_plugin", "list_runs", "load_run", "report", "train",
-    "__version__",
+    "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
+    "load_run", "report", "train", "__version__",
 ]
 
 
@@ -56,6 +55,24 @@ def get_plugin(kind: str, name: str) -> Any:
     from rnnlab import plugins
 
     return plugins.registry().get(kind, name)
+
+
+def build_learner(model: str, spec: DataSpec, *, settings: dict[str, Any] | None = None,
+                  **options: Any) -> Learner:
+    """A freshly initialised model as a Learner (torch modules wrapped with rnnlab's optimizer).
+
+    `spec` describes the data; options are training options (seed, hidden, lr, ...).
+    """
+    from rnnlab import config as cfgmod
+    from rnnlab import runner
+
+    plugin = get_plugin("model", model)
+    unknown = sorted(set(options) - set(cfgmod.FIELDS))
+    if unknown:
+        raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
+    cfg = cfgmod.merge(dict(plugin.recipe), options, {"model": model})
+    cfg.settings = cfgmod.resolve_settings(settings or {}, [(f"model '{model}'", plugin.settings)])
+    return runner.make_learner(plugin, spec, cfgmod.validate(cfg))[0]
 
 
 def train(model: str, *, config: str | Path | None = None, settings: dict[str, Any] | None = None,

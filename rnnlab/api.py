@@ -139,6 +139,11 @@ class DatasetPlugin:
         """Write data files and return their paths. Datasets that cannot generate leave this."""
         raise UsageError(f"dataset '{getattr(self, 'name', '?')}' cannot generate data")
 
+    def example(self, L: int | None, n: int, seed: int = 0) -> tuple[DataSpec, Split]:
+        """A small batch for timing and gradient checks; the default reads the training split."""
+        data = self.load(DataRequest(L=L, data_dir=Path("datasets")))
+        return data.spec, Split(data.train.x[:n], data.train.t[:n])
+
 
 # ---------------------------------------------------------------------------------------------
 # models: torch modules trained by rnnlab's optimizer, or learners that train themselves
@@ -174,6 +179,9 @@ class ModelPlugin:
     kinds: ClassVar[tuple[str, ...]] = ("sequence",)  # data kinds the model accepts
     recipe: ClassVar[dict[str, Any]] = {}  # training defaults that differ from the homework's
     settings: ClassVar[dict[str, Setting]] = {}
+    # (setting, slow value, fast value): two forms `rnnlab report timing` compares, e.g.
+    # ("layer_out", "scalar", "vector"); they must give the same outputs.
+    timing: ClassVar[tuple[str, str, str] | None] = None
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         """Make a fresh, initialised model for data described by `spec`."""

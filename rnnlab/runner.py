@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import plugins
-from rnnlab.api import Data, DataRequest, Learner, Split
+from rnnlab.api import Data, DataRequest, DataSpec, Learner, Split
 from rnnlab.config import TrainConfig, merge, validate
 from rnnlab.errors import PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
@@ -42,14 +42,20 @@ def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = igno
     data_plugin = registry.get("dataset", cfg.data)
     request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings)
     data = data_plugin.load(request, emit)
+    learner, device = make_learner(model_plugin, data.spec, cfg)
+    return Session(cfg, model_plugin, data_plugin, data, learner, device)
+
+
+def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[Learner, str]:
+    """Seed, build the plugin's model and wrap a torch module; returns (learner, device)."""
     import torch
 
     torch.manual_seed(cfg.seed)
-    built = model_plugin.build(data.spec, cfg)
+    built = model_plugin.build(spec, cfg)
     if isinstance(built, Learner):
         if cfg.device == "cuda":
             raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
-        return Session(cfg, model_plugin, data_plugin, data, built, "cpu")
+        return built, "cpu"
     if not isinstance(built, torch.nn.Module):
         raise PluginError(
             f"model '{cfg.model}': build() returned {type(built).__name__}, expected a "
@@ -58,8 +64,7 @@ def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = igno
     from rnnlab.torch_learner import TorchLearner, pick_device
 
     device = pick_device(cfg.device)
-    return Session(cfg, model_plugin, data_plugin, data, TorchLearner(built, cfg, device),
-                   str(device))
+    return TorchLearner(built, cfg, device), str(device)
 
 
 def evaluate_split(session: Session, split: Split) -> dict[str, float]:

@@ -62,6 +62,21 @@ class Adding(DatasetPlugin):
             "zero_accuracy": float(100.0 * np.mean(np.abs(t) < SUCCESS)),  # predicting 0
         }
 
+    def example(self, L: int | None, n: int, seed: int = 0) -> tuple[DataSpec, Split]:
+        """`n` fresh training sequences of length L, drawn in memory (nothing is written)."""
+        import numpy as np
+
+        from rnnlab_plugins.adding_task.generate import draw
+
+        L = L or 100
+        hundredths, marks = draw(L, n, seed, "train")  # (n, L), (n, 2)
+        x = np.zeros((n, L, 2), np.float32)  # (n, L, 2)
+        x[..., 0] = hundredths / 100
+        rows = np.arange(n)[:, None]
+        x[rows, marks, 1] = 1.0
+        t = (hundredths[rows, marks].sum(axis=1, keepdims=True) / 100).astype(np.float32)
+        return DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L), Split(x, t)
+
     def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None,
                  splits: tuple[str, ...] | list[str] = SPLITS) -> list[Path]:
         from rnnlab_plugins.adding_task.generate import write_files

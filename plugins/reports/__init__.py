@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnlab import ReportPlugin, ReportRequest, ReportResult
+from rnnlab import ReportPlugin, ReportRequest, ReportResult, Setting
 
 
 class Accuracy(ReportPlugin):
@@ -12,3 +12,18 @@ class Accuracy(ReportPlugin):
         from rnnlab_plugins.reports.accuracy import accuracy_table
 
         return accuracy_table(request)
+
+
+class Timing(ReportPlugin):
+    summary = ("Scalar vs vector form of a layer (e.g. AlarmworkNet's Layer_out): median time "
+               "per batch, ratio, max abs difference of the outputs.")
+    settings = {
+        "batch_size": Setting(20, "sequences per timed batch"),
+        "repeats": Setting(20, "timed repeats per form (the median is reported)"),
+        "threads": Setting(1, "torch threads while timing (0: leave as is)"),
+    }
+
+    def build(self, request: ReportRequest) -> ReportResult:
+        from rnnlab_plugins.reports.timing import timing_table
+
+        return timing_table(request)

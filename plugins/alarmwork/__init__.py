@@ -1,0 +1,49 @@
+"""AlarmworkNet (course Homework I/II): a clockwork-style RNN with a hand-written forward pass.
+
+Entry module: light on purpose; torch is imported in `build`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnlab import DataSpec, ModelPlugin, Setting, TrainConfig, UsageError
+
+
+class Alarmwork(ModelPlugin):
+    summary = ("AlarmworkNet: two tanh recurrent layers, one ticking every second step; "
+               "hand-written forward and Xavier init.")
+    settings = {
+        "layer_out": Setting("vector", "Layer_out as a matrix product (vector) or as explicit "
+                             "loops over j and i (scalar; needs impl=autograd)",
+                             choices=("vector", "scalar")),
+        "impl": Setting("auto", "bptt: hand-written BPTT in NumPy (CPU, the fastest); autograd: "
+                        "torch ops per step, differentiated by autograd (any device); auto: bptt "
+                        "on the CPU unless layer_out=scalar", choices=("auto", "bptt", "autograd")),
+        "checkpoint_every": Setting(0, "impl=bptt: keep activations only every K steps and "
+                                    "recompute the rest in the backward pass (0: keep all)"),
+    }
+    timing = ("layer_out", "scalar", "vector")
+
+    def build(self, spec: DataSpec, config: TrainConfig) -> Any:
+        import torch
+
+        from rnnlab_plugins.alarmwork.net import AlarmworkNet
+
+        layer_out, impl = config.settings["layer_out"], config.settings["impl"]
+        K = config.settings["checkpoint_every"]
+        cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        if impl == "auto":
+            impl = "autograd" if cuda or layer_out == "scalar" else "bptt"
+        if impl == "bptt" and (cuda or layer_out == "scalar"):
+            raise UsageError("impl=bptt runs in NumPy on the CPU with Layer_out in vector form; "
+                             "use impl=autograd for --device cuda or layer_out=scalar")
+        if K < 0 or (K and impl != "bptt"):
+            raise UsageError(f"checkpoint_every expects an integer >= 0 with impl=bptt, got {K}")
+        net = AlarmworkNet(spec.input_dim, config.hidden, spec.output_dim, layer_out=layer_out)
+        if impl == "autograd":
+            return net
+        from rnnlab_plugins.alarmwork.learner import BPTTLearner
+
+        state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+        return BPTTLearner(state, config.lr, config.momentum, checkpoint_every=K)

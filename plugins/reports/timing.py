@@ -1,0 +1,101 @@
+"""Time two forms of one model that must agree (e.g. Layer_out as loops vs as a matrix product).
+
+Both forms get the same weights and the same batch; forward passes and training steps are
+timed alternately, `repeats` times each, after a warm-up, with autograd anomaly detection off
+(it slows every op and would distort the ratio). Reported: median milliseconds per batch, the
+ratio slow/fast, and the largest absolute difference between the two forms' outputs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+import rnnlab
+from rnnlab import Column, Progress, ReportRequest, ReportResult, UsageError
+
+
+def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tick)
+    return 1000 * statistics.median(times)
+
+
+def compare(model: str, L: int | None, batch_size: int, repeats: int) -> dict[str, Any]:
+    """One row: the two forms of `model` timed on one batch of its default dataset."""
+    plugin = rnnlab.get_plugin("model", model)
+    setting, slow_value, fast_value = plugin.timing
+    spec, batch = rnnlab.get_plugin("dataset", plugin.data).example(L, batch_size, seed=0)
+    slow = rnnlab.build_learner(model, spec, settings={setting: slow_value})
+    fast = rnnlab.build_learner(model, spec, settings={setting: fast_value})
+    fast.load_state_dict(slow.state_dict())  # same weights, so outputs must agree
+    difference = float(np.max(np.abs(slow.predict(batch.x) - fast.predict(batch.x))))
+    row: dict[str, Any] = {"model": model, "L": spec.length, "batch": batch_size,
+                           "compare": f"{setting}: {slow_value} / {fast_value}"}
+    for name, learner in (("slow", slow), ("fast", fast)):
+        row[f"{name}_forward_ms"] = _median_ms(lambda m=learner: m.predict(batch.x), repeats)
+        row[f"{name}_step_ms"] = _median_ms(lambda m=learner: m.train_step(batch.x, batch.t),
+                                            repeats)
+    row["forward_ratio"] = row["slow_forward_ms"] / row["fast_forward_ms"]
+    row["step_ratio"] = row["slow_step_ms"] / row["fast_step_ms"]
+    row["max_abs_diff"] = difference
+    row["repeats"] = repeats
+    return row
+
+
+def timing_table(request: ReportRequest) -> ReportResult:
+    settings = request.settings
+    if settings["batch_size"] < 1 or settings["repeats"] < 1:
+        raise UsageError("report timing: batch_size and repeats must be >= 1")
+    registered = [n for n in ("alarmwork", "autoenc-lite") if _has_timing(n)]
+    models = request.models or registered
+    for name in models:
+        if not _has_timing(name):
+            raise UsageError(f"model '{name}' declares no scalar/vector forms to time")
+    anomaly = torch.is_anomaly_enabled()
+    threads = torch.get_num_threads()
+    torch.autograd.set_detect_anomaly(False)
+    if settings["threads"]:
+        torch.set_num_threads(settings["threads"])
+    rows = []
+    try:
+        jobs = [(m, L) for m in models for L in (request.lengths or [100])]
+        for done, (model, L) in enumerate(jobs, start=1):
+            rows.append(compare(model, L, settings["batch_size"], settings["repeats"]))
+            request.emit(Progress("timing", done, len(jobs), f"{model} L={L}"))
+    finally:
+        torch.autograd.set_detect_anomaly(anomaly)
+        torch.set_num_threads(threads)
+    rows = list({(r["model"], r["L"]): r for r in rows}.values())  # L is moot for images
+
+    def pair(kind: str) -> Callable[[dict[str, Any]], str]:
+        return lambda r: f"{r[f'slow_{kind}_ms']:.2f} / {r[f'fast_{kind}_ms']:.2f}"
+
+    columns = [
+        Column("model", "model"), Column("L", "L"), Column("slow / fast", "compare"),
+        Column("forward ms", fmt=pair("forward")),
+        Column("ratio", fmt=lambda r: f"{r['forward_ratio']:.2f}x"),
+        Column("train step ms", fmt=pair("step")),
+        Column("ratio ", fmt=lambda r: f"{r['step_ratio']:.2f}x"),
+        Column("max |diff|", fmt=lambda r: f"{r['max_abs_diff']:.1e}"),
+    ]
+    notes = [f"median of {settings['repeats']} repeats per form, batch {settings['batch_size']}, "
+             f"{settings['threads'] or threads} torch thread(s), anomaly detection off"]
+    return ReportResult(title="Scalar vs vector forms: time per batch", columns=columns,
+                        rows=rows, notes=notes)
+
+
+def _has_timing(name: str) -> bool:
+    try:
+        return getattr(rnnlab.get_plugin("model", name), "timing", None) is not None
+    except rnnlab.RnnlabError:
+        return False
