@@ -182,6 +182,10 @@ class ModelPlugin:
     # (setting, slow value, fast value): two forms `rnnlab report timing` compares, e.g.
     # ("layer_out", "scalar", "vector"); they must give the same outputs.
     timing: ClassVar[tuple[str, str, str] | None] = None
+    # Setting variants whose gradients `rnnlab gradcheck` checks against finite differences
+    # (and against the first variant trained by torch autograd). Their learners must have
+    # `loss_and_gradients(x, t) -> (loss, {name: grad})` and `double()`.
+    gradcheck: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         """Make a fresh, initialised model for data described by `spec`."""

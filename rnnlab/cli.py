@@ -290,6 +290,45 @@ def report_cmd(
 
 
 # ---------------------------------------------------------------------------------------------
+@app.command("gradcheck")
+@handles_errors
+def gradcheck_cmd(
+    model: Annotated[str, typer.Argument(help="Model plugin with analytic gradients.")],
+    L: Annotated[int, typer.Option("--L", help="Sequence length of the test case.")] = 5,
+    batch: Annotated[int, typer.Option(help="Samples in the test case.")] = 3,
+    hidden: Annotated[int, typer.Option(help="Hidden units of the test case.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Compare a model's gradients with finite differences and autograd (exit 1 on failure)."""
+    from rnnlab import gradcheck, ui
+
+    for option, value in (("--L", L), ("--batch", batch), ("--hidden", hidden)):
+        if value < 1:
+            raise UsageError(f"{option} expects an integer >= 1, got {value}")
+    rows = gradcheck.check(model, L=L, batch=batch, hidden=hidden, seed=seed,
+                           registry=registry())
+    failed = [r for r in rows if not r["ok"]]
+    if as_json:
+        out.print_json(json.dumps(rows))
+    else:
+        def rel(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1e}"
+
+        cells = [[r["form"], r["parameter"], "x".join(map(str, r["shape"])),
+                  rel(r["fd_max_rel"]), rel(r["autograd_max_rel"]),
+                  "pass" if r["ok"] else "FAIL"] for r in rows]
+        out.print(ui.simple_table(
+            f"gradcheck {model}: L={L}, batch {batch}, hidden {hidden}, float64",
+            ["form", "param", "shape", "rel err vs FD", "vs autograd", "result"], cells))
+        out.print(f"{len(rows) - len(failed)}/{len(rows)} passed (relative error < "
+                  f"{gradcheck.FD_TOLERANCE:g} vs finite differences, < "
+                  f"{gradcheck.REFERENCE_TOLERANCE:g} vs autograd)")
+    if failed:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
 @app.command("runs")
 @handles_errors
 def runs_cmd(

@@ -32,7 +32,22 @@ class TorchLearner:
         self.loss_fn = torch.nn.MSELoss()
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(self.device)
+        dtype = next(self.module.parameters()).dtype
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device, dtype)
+
+    def double(self) -> TorchLearner:
+        """Switch to float64 (for gradient checks)."""
+        self.module.double()
+        return self
+
+    def loss_and_gradients(self, x: np.ndarray, t: np.ndarray) -> tuple[float, dict[str, Any]]:
+        """MSE loss of a batch and its gradient for every parameter, without an update."""
+        self.module.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.module(self._tensor(x)), self._tensor(t))
+        loss.backward()
+        grads = {name: (p.grad if p.grad is not None else torch.zeros_like(p))
+                 for name, p in self.module.named_parameters()}
+        return float(loss.item()), {k: g.detach().cpu().numpy().copy() for k, g in grads.items()}
 
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         self.module.train()

@@ -24,6 +24,8 @@ class Alarmwork(ModelPlugin):
                                     "recompute the rest in the backward pass (0: keep all)"),
     }
     timing = ("layer_out", "scalar", "vector")
+    gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
+                 {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2})
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         import torch

@@ -51,4 +51,10 @@ class BPTTLearner:
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         for name in bptt.NAMES:
-            self.params[name][...] = state[name]
+            self.params[name] = np.array(state[name], dtype=self.params[name].dtype)
+
+    def double(self) -> BPTTLearner:
+        """Switch to float64 (for gradient checks)."""
+        self.params = {k: v.astype(np.float64) for k, v in self.params.items()}
+        self.velocity.clear()
+        return self

@@ -1,0 +1,172 @@
+"""AlarmworkNet's hand-written BPTT against torch autograd, checkpointing, and the gradcheck
+command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import rnnlab
+from rnnlab_plugins.alarmwork.learner import BPTTLearner
+from rnnlab_plugins.alarmwork.net import AlarmworkNet
+
+
+def pair(D, P, M, seed=0, checkpoint_every=0):
+    torch.manual_seed(seed)
+    net = AlarmworkNet(D, P, M).double()
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    return net, BPTTLearner(state, lr=0.01, momentum=0.9, checkpoint_every=checkpoint_every)
+
+
+def autograd_gradients(net, x, t):
+    net.zero_grad()
+    loss = torch.nn.functional.mse_loss(net(torch.from_numpy(x)), torch.from_numpy(t))
+    loss.backward()
+    return loss.item(), {k: (p.grad if p.grad is not None else torch.zeros_like(p)).numpy()
+                         for k, p in net.named_parameters()}
+
+
+CASES = [(L, B, D, P, M) for L in (1, 2, 3, 10, 101)
+         for (B, D, P, M) in ((1, 2, 5, 1), (4, 1, 3, 2), (7, 3, 6, 1))]
+
+
+@pytest.mark.parametrize("L,B,D,P,M", CASES)
+def test_bptt_gradients_equal_autograd(L, B, D, P, M):
+    net, learner = pair(D, P, M, seed=L + B)
+    rng = np.random.default_rng(L)
+    x, t = rng.normal(size=(B, L, D)), rng.normal(size=(B, M))
+    loss_ref, ref = autograd_gradients(net, x, t)
+    loss, grads = learner.loss_and_gradients(x, t)
+    assert loss == pytest.approx(loss_ref, rel=1e-12)
+    for name, g in ref.items():
+        scale = max(np.abs(g).max(), 1e-30)
+        assert np.abs(grads[name] - g).max() / scale < 1e-8, name
+
+
+@pytest.mark.parametrize("L", [1, 2, 7, 50])
+@pytest.mark.parametrize("K", [1, 2, 3, 8])
+def test_checkpointing_gives_the_same_gradients(L, K):
+    _, full = pair(2, 5, 1, seed=L)
+    _, ckpt = pair(2, 5, 1, seed=L, checkpoint_every=K)
+    rng = np.random.default_rng(K)
+    x, t = rng.normal(size=(3, L, 2)), rng.normal(size=(3, 1))
+    loss_a, a = full.loss_and_gradients(x, t)
+    loss_b, b = ckpt.loss_and_gradients(x, t)
+    assert loss_a == loss_b
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-15)
+
+
+def test_a_forward_in_between_does_not_corrupt_the_backward():
+    net, learner = pair(2, 4, 1)
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(3, 9, 2)), rng.normal(size=(3, 1))
+    from rnnlab_plugins.alarmwork import bptt
+
+    y, saved = bptt.forward(learner.params, x, learner.workspace)
+    bptt.forward(learner.params, x[:1, :4], learner.workspace)  # reuses the workspace arrays
+    grads = bptt.backward(saved, 2 * (y - t) / y.size, learner.workspace)
+    _, ref = autograd_gradients(net, x, t)
+    for name in ref:
+        np.testing.assert_allclose(grads[name], ref[name], rtol=1e-10, atol=1e-14)
+
+
+def test_sgd_update_matches_torch_sgd_with_momentum():
+    net, learner = pair(2, 5, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x, t = rng.normal(size=(4, 6, 2)), rng.normal(size=(4, 1))
+        autograd_gradients(net, x, t)
+        optimizer.step()
+        learner.train_step(x, t)
+    for name, p in net.named_parameters():
+        np.testing.assert_allclose(learner.params[name], p.detach().numpy(), rtol=1e-10,
+                                   atol=1e-13)
+
+
+def test_training_with_bptt_matches_autograd_for_a_few_epochs(small_data):
+    runs = [rnnlab.train("alarmwork", L=10, epochs=3, early_stop=None, settings={"impl": impl})
+            for impl in ("bptt", "autograd")]
+    bptt_metrics, autograd_metrics = (r.metrics for r in runs)
+    for a, b in zip(bptt_metrics, autograd_metrics, strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+        assert a["dev_mse"] == pytest.approx(b["dev_mse"], rel=1e-4)
+        assert a["dev_accuracy"] == b["dev_accuracy"]
+    assert runs[0].summary["test"]["accuracy"] == runs[1].summary["test"]["accuracy"]
+    weights = [r.load_checkpoint() for r in runs]
+    for name in weights[0]:
+        np.testing.assert_allclose(weights[0][name], weights[1][name], atol=1e-5)
+
+
+def test_default_is_bptt_on_cpu_and_autograd_for_scalar_layer_out():
+    spec = rnnlab.DataSpec("sequence", 2, 1, 10)
+    assert isinstance(rnnlab.build_learner("alarmwork", spec, device="cpu"), BPTTLearner)
+    scalar = rnnlab.build_learner("alarmwork", spec, settings={"layer_out": "scalar"})
+    assert not isinstance(scalar, BPTTLearner)
+    with pytest.raises(rnnlab.UsageError, match="use impl=autograd"):
+        rnnlab.build_learner("alarmwork", spec, settings={"impl": "bptt", "layer_out": "scalar"})
+    with pytest.raises(rnnlab.UsageError, match="checkpoint_every expects an integer >= 0"):
+        rnnlab.build_learner("alarmwork", spec, settings={"checkpoint_every": -1})
+
+
+def test_gradcheck_command_passes_for_alarmwork(workdir, cli):
+    result = cli("gradcheck", "alarmwork", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    forms = {r["form"] for r in rows}
+    assert forms == {"impl=autograd", "impl=autograd layer_out=scalar", "impl=bptt",
+                     "impl=bptt checkpoint_every=2"}
+    assert len(rows) == 4 * 8 and all(r["ok"] for r in rows)
+    bptt_rows = [r for r in rows if r["form"] == "impl=bptt"]
+    assert max(r["autograd_max_rel"] for r in bptt_rows) < 1e-8
+    assert max(r["fd_max_rel"] for r in rows) < 1e-6
+
+
+WRONG = """
+import numpy as np
+from rnnlab import ModelPlugin
+
+class Learner:
+    def __init__(self):
+        self.w = np.array([0.5, -0.3])
+    def loss_and_gradients(self, x, t):
+        y = x[:, -1, :] @ self.w[:, None]  # (B, 1)
+        error = y - t
+        grad = 2 * (x[:, -1, :] * error).mean(0)
+        return float(np.mean(error ** 2)), {"w": grad * {factor}}
+    def double(self):
+        return self
+    def train_step(self, x, t):
+        return self.loss_and_gradients(x, t)[0]
+    def predict(self, x):
+        return x[:, -1, :] @ self.w[:, None]
+    def state_dict(self):
+        return {"w": self.w.copy()}
+    def load_state_dict(self, state):
+        self.w = np.array(state["w"], dtype=float)
+
+class Plugin(ModelPlugin):
+    summary = "a linear read-out with {factor}x its true gradient"
+    gradcheck = ({},)
+    def build(self, spec, config):
+        return Learner()
+"""
+
+
+@pytest.mark.parametrize("factor,code", [(1, 0), (1.01, 1)])
+def test_third_party_models_opt_in_and_failures_exit_1(workdir, cli, fake_dist, factor, code):
+    fake_dist("rnnlab-linear", {"rnnlab.models": {"linear": "linear_mod:Plugin"}},
+              {"linear_mod": WRONG.replace("{factor}", str(factor))})
+    result = cli("gradcheck", "linear")
+    assert result.exit_code == code, result.stdout + result.stderr
+    assert ("FAIL" in result.stdout) == bool(code)
+
+
+def test_gradcheck_needs_an_opt_in(workdir, cli):
+    result = cli("gradcheck", "lstm")
+    assert result.exit_code == 2
+    assert "declares no analytic gradients" in result.stderr
