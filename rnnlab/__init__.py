@@ -33,6 +33,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
 from rnnlab.runs import Run, RunStore, atomic_write
+from rnnlab.sgd import sgd_step
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,7 @@ __all__ = [
     "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
-    "load_run", "report", "train", "__version__",
+    "load_learner", "load_run", "report", "sgd_step", "train", "__version__",
 ]
 
 
@@ -96,6 +97,15 @@ def evaluate(run: str | Run, *, runs_dir: str | Path = "runs",
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
     return runner.evaluate(target, emit=emit)
+
+
+def load_learner(run: str | Run, *, runs_dir: str | Path = "runs") -> tuple[Learner, Data]:
+    """A run's trained model (from its checkpoint) and its data, e.g. to look at outputs."""
+    from rnnlab import runner
+
+    target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
+    session = runner.load_session(target)
+    return session.learner, session.data
 
 
 def load_run(ref: str, *, runs_dir: str | Path = "runs") -> Run:

@@ -186,6 +186,8 @@ class ModelPlugin:
     # (and against the first variant trained by torch autograd). Their learners must have
     # `loss_and_gradients(x, t) -> (loss, {name: grad})` and `double()`.
     gradcheck: ClassVar[tuple[dict[str, Any], ...]] = ()
+    # Reports written into the run directory when training completes, e.g. ("curves",).
+    after_training: ClassVar[tuple[str, ...]] = ()
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         """Make a fresh, initialised model for data described by `spec`."""

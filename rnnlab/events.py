@@ -39,6 +39,7 @@ class EpochDone:
     epoch: int
     epochs: int
     metrics: dict[str, Any] = field(default_factory=dict)
+    updates_total: int | None = None  # set when training counts updates, not epochs
 
 
 @dataclass(frozen=True)

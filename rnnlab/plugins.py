@@ -174,7 +174,7 @@ def _check_contract(kind: str, obj: Any) -> None:
     base = BASES[kind]
     if not isinstance(obj, base):  # duck-typed plugins get the base-class defaults they lack
         for attr in ("settings", "kinds", "recipe", "data", "kind", "sizes", "primary_metric",
-                     "higher_is_better", "timing", "gradcheck", "example"):
+                     "higher_is_better", "timing", "gradcheck", "after_training", "example"):
             if hasattr(base, attr) and not hasattr(obj, attr):
                 setattr(obj, attr, getattr(base, attr))
 

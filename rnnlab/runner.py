@@ -137,6 +137,8 @@ def train(
         summary.update(_loop(session, run, emit))
         summary["test"] = evaluate_split(session, session.data.test)
         summary["status"] = "completed"
+        run.write_summary(summary)
+        summary["files"] = _after_training(session, run, emit)
     except KeyboardInterrupt:
         summary.update(status="interrupted", reason="interrupted by the user")
         raise
@@ -181,7 +183,7 @@ def _loop(session: Session, run: Run, emit: EventSink) -> dict[str, Any]:
         done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
         if data.dev is not None:
             done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
-        emit(EpochDone(epoch, len(stages), record))
+        emit(EpochDone(epoch, len(stages), record, cfg.updates))
         target = cfg.early_stop
         score = record.get(f"dev_{plugin.primary_metric}")
         if target is not None and score is not None and plugin.higher_is_better \
@@ -190,6 +192,24 @@ def _loop(session: Session, run: Run, emit: EventSink) -> dict[str, Any]:
             emit(Note(f"dev {plugin.primary_metric} {score:.2f} > {target}: stopping early"))
             break
     return done
+
+
+def _after_training(session: Session, run: Run, emit: EventSink) -> list[str]:
+    """Run the reports the model asks for (e.g. a learning curve) into the run directory."""
+    import rnnlab
+
+    files = []
+    for name in session.model_plugin.after_training:
+        try:
+            result = rnnlab.report(name, [str(run.dir)], runs_dir=session.config.runs_dir,
+                                   out_dir=run.dir)
+        except RnnlabError as exc:  # the run itself is complete; say what is missing
+            emit(Note(f"report '{name}' was not written: {exc}"))
+            continue
+        for path in result.files:
+            emit(Note(f"wrote {path}"))
+            files.append(Path(path).name)
+    return files
 
 
 def load_session(run: Run, registry: plugins.Registry | None = None,

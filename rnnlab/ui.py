@@ -76,8 +76,12 @@ class ConsoleUI:
 
     @staticmethod
     def epoch_line(event: EpochDone) -> str:
-        width = len(str(event.epochs))
-        parts = [f"epoch {event.epoch:>{width}}/{event.epochs}"]
+        if event.updates_total is not None:
+            width = len(str(event.updates_total))
+            parts = [f"updates {event.metrics.get('updates', 0):>{width}}/{event.updates_total}"]
+        else:
+            width = len(str(event.epochs))
+            parts = [f"epoch {event.epoch:>{width}}/{event.epochs}"]
         for key, value in event.metrics.items():
             if key in ("epoch", "updates") or "zero_accuracy" in key:
                 continue

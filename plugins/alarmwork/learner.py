@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab import sgd_step
 from rnnlab_plugins.alarmwork import bptt
 
 
@@ -31,14 +32,7 @@ class BPTTLearner:
 
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         loss, grads = self.loss_and_gradients(x, t)
-        for name, g in grads.items():  # torch.optim.SGD: v = momentum * v + g;  w -= lr * v
-            v = self.velocity.get(name)
-            if v is None or self.momentum == 0:
-                v = self.velocity[name] = g
-            else:
-                v *= self.momentum
-                v += g
-            self.params[name] -= self.lr * v
+        sgd_step(self.params, grads, self.velocity, self.lr, self.momentum)
         return loss
 
     def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:

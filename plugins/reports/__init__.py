@@ -27,3 +27,25 @@ class Timing(ReportPlugin):
         from rnnlab_plugins.reports.timing import timing_table
 
         return timing_table(request)
+
+
+class Curves(ReportPlugin):
+    summary = "Learning curves (loss per update, raw and smoothed; several runs overlaid) as PNG."
+    settings = {"smooth": Setting(0, "moving-average window in updates (0: about 1/50 of "
+                                     "the run)")}
+
+    def build(self, request: ReportRequest) -> ReportResult:
+        from rnnlab_plugins.reports.curves import learning_curves
+
+        return learning_curves(request)
+
+
+class Reconstructions(ReportPlugin):
+    summary = "An image model's test inputs above its outputs, upscaled, as a PNG grid."
+    settings = {"count": Setting(20, "test images to show"),
+                "zoom": Setting(8, "pixels per image pixel")}
+
+    def build(self, request: ReportRequest) -> ReportResult:
+        from rnnlab_plugins.reports.reconstructions import reconstruction_grid
+
+        return reconstruction_grid(request)

@@ -1,0 +1,54 @@
+"""An image model's test images (input above output), upscaled so a person can see them."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+import rnnlab
+from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
+
+PER_ROW, GAP = 10, 2
+
+
+def grid(inputs: np.ndarray, outputs: np.ndarray, zoom: int) -> Image.Image:
+    """Rows of up to 10 inputs, each row followed by the matching outputs; values in [0, 1]."""
+    n, side = len(inputs), int(round(np.sqrt(inputs.shape[1])))
+    cell = side * zoom + GAP
+    rows = -(-n // PER_ROW)
+    canvas = np.full((2 * rows * cell + GAP, PER_ROW * cell + GAP), 96, np.uint8)  # grey lines
+    for k in range(n):
+        r, c = divmod(k, PER_ROW)
+        for offset, images in ((0, inputs), (1, outputs)):
+            pixels = np.clip(images[k].reshape(side, side), 0, 1) * 255
+            big = np.kron(pixels.round().astype(np.uint8), np.ones((zoom, zoom), np.uint8))
+            top, left = (2 * r + offset) * cell + GAP, c * cell + GAP
+            canvas[top : top + side * zoom, left : left + side * zoom] = big
+    return Image.fromarray(canvas, mode="L")
+
+
+def reconstruction_grid(request: ReportRequest) -> ReportResult:
+    if len(request.run_ids) != 1:
+        raise UsageError("report reconstructions: name one run (rnnlab report "
+                         "reconstructions RUN)")
+    run = request.runs[0]
+    learner, data = rnnlab.load_learner(run)
+    if data.spec.kind != "image" or data.spec.output_dim != data.spec.input_dim:
+        raise UsageError(f"report reconstructions: run {run.id} is not an image auto-encoder")
+    count, zoom = request.settings["count"], request.settings["zoom"]
+    if count < 1 or zoom < 1:
+        raise UsageError("report reconstructions: count and zoom must be >= 1")
+    inputs = data.test.x[:count]  # (n, 225)
+    outputs = learner.predict(inputs)  # (n, 225)
+    buffer = io.BytesIO()
+    grid(inputs, np.asarray(outputs), zoom).save(buffer, format="PNG")
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    same = request.out_dir.resolve() == run.dir.resolve()
+    path = request.out_dir / ("reconstructions.png" if same else f"reconstructions_{run.id}.png")
+    atomic_write(path, buffer.getvalue())
+    error = float(np.mean((np.asarray(outputs) - inputs) ** 2))
+    return ReportResult(title="Reconstructions", files=[path],
+                        notes=[f"{run.id}: {len(inputs)} test images, inputs above outputs, "
+                               f"mean squared error {error:.4g}"])
