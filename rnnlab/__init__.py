@@ -43,7 +43,7 @@ __all__ = [
     "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
-    "load_learner", "load_run", "report", "sgd_step", "train", "__version__",
+    "load_learner", "load_run", "report", "resume", "sgd_step", "train", "__version__",
 ]
 
 
@@ -88,6 +88,14 @@ def train(model: str, *, config: str | Path | None = None, settings: dict[str, A
     cfg = cfgmod.resolve(model, plugins.registry(), config_file=Path(config) if config else None,
                          options=options, sets=settings)
     return runner.train(cfg, emit=emit)
+
+
+def resume(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore) -> Run:
+    """Continue an interrupted run from its last completed epoch, in its own directory."""
+    from rnnlab import runner
+
+    target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
+    return runner.train(emit=emit, resume=target)
 
 
 def evaluate(run: str | Run, *, runs_dir: str | Path = "runs",

@@ -41,11 +41,11 @@ def handles_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if state["debug"]:
                 raise
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+            err.print(getattr(exc, "message", "interrupted"), markup=False, soft_wrap=True)
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
         except RnnlabError as exc:
             if state["debug"]:
                 raise
@@ -168,7 +168,8 @@ def gen_data_cmd(
 @app.command("train")
 @handles_errors
 def train_cmd(
-    model: Annotated[str, typer.Argument(help="Model plugin, e.g. alarmwork, lstm.")],
+    model: Annotated[str | None, typer.Argument(help="Model plugin, e.g. alarmwork, lstm.")
+                     ] = None,
     data: Annotated[str | None, typer.Option(help="Dataset plugin (default: the model's).")
                     ] = None,
     L: Annotated[int | None, typer.Option("--L", help="Sequence length [100].")] = None,
@@ -193,9 +194,29 @@ def train_cmd(
     print_config: Annotated[bool, typer.Option(
         help="Print the resolved configuration and exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    resume: Annotated[str | None, typer.Option(
+        help="Continue an interrupted run from its last completed epoch.")] = None,
 ) -> None:
     """Train a model; everything lands in a new run directory."""
     from rnnlab import config as cfgmod
+    from rnnlab import runner, ui
+
+    if resume is not None:
+        import rnnlab
+
+        given = [name for name, value in (("--L", L), ("--epochs", epochs), ("--lr", lr),
+                 ("--config", config), ("--set", sets), ("--seed", seed)) if value]
+        if given:
+            raise UsageError(f"--resume continues a run as it was configured; drop "
+                             f"{', '.join(given)}")
+        run = rnnlab.load_run(resume, runs_dir=runs_dir or "runs")
+        if model is not None and model != run.config.get("model"):
+            raise UsageError(f"run {run.id} trains '{run.config.get('model')}', not '{model}'")
+        _report_run(runner.train(registry=registry(), emit=ui.ConsoleUI(out, quiet),
+                                 resume=run), quiet)
+        return
+    if model is None:
+        raise UsageError("missing argument MODEL (e.g. rnnlab train alarmwork)")
 
     options: dict[str, Any] = {
         "data": data, "L": L, "epochs": epochs, "updates": updates, "batch_size": batch_size,
@@ -213,9 +234,12 @@ def train_cmd(
     if print_config:
         out.print(cfgmod.to_yaml(cfg).rstrip(), markup=False, soft_wrap=True)
         return
-    from rnnlab import runner, ui
+    _report_run(runner.train(cfg, registry=registry(), emit=ui.ConsoleUI(out, quiet)), quiet)
 
-    run = runner.train(cfg, registry=registry(), emit=ui.ConsoleUI(out, quiet))
+
+def _report_run(run: Any, quiet: bool) -> None:
+    from rnnlab import ui
+
     summary = run.summary
     if quiet:
         test = summary.get("test", {})
@@ -358,11 +382,24 @@ def runs_cmd(
                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="rnnlab")
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Command-line mistakes are one line on stderr, exit code 2."""
+    try:
+        code = app(args=argv, prog_name="rnnlab", standalone_mode=False)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # parse errors: bad option, missing argument, ...
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            out.print(message, markup=False, highlight=False)
+            sys.exit(0)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see: {context.command_path} --help)" if context is not None else ""
+        err.print(f"error: {message}{hint}", markup=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)

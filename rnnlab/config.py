@@ -109,7 +109,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UsageError(f"{where}: YAML syntax error: {problem}") from None
+        raise UsageError(f"{where}: invalid YAML: {problem}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):

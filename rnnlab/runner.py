@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -116,58 +120,146 @@ def provenance(cfg: TrainConfig, session: Session, registry: plugins.Registry) -
     }
 
 
-def train(
-    cfg: TrainConfig, *, registry: plugins.Registry | None = None, emit: EventSink = ignore
-) -> Run:
-    """Train a model as configured; returns the run (its summary says how it ended)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that the run is saved as after Ctrl-C."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT or SIGTERM; the run is saved and can be resumed."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises Terminated (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_config(run: Run) -> TrainConfig:
+    """The configuration a run was started with."""
+    saved = dict(run.config)
+    try:
+        return merge(saved)
+    except (KeyError, UsageError) as exc:
+        raise RnnlabError(f"{run.dir / 'config.yaml'}: not a valid run config ({exc})") from None
+
+
+def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None = None,
+          emit: EventSink = ignore, resume: Run | None = None) -> Run:
+    """Train a model as configured, or continue an interrupted run from its last completed
+    epoch (`resume`); returns the run (its summary says how it ended)."""
     started = time.perf_counter()
     registry = registry or plugins.registry()
+    if resume is not None:
+        if resume.status == "completed":
+            raise UsageError(f"run {resume.id} is already completed; nothing to resume")
+        cfg = run_config(resume)
+    assert cfg is not None
     session = prepare(validate(cfg), registry, emit)
-    run = RunStore(cfg.runs_dir).create(cfg.model)
-    run.write_config(cfg.to_dict())
-    run.write_provenance(provenance(cfg, session, registry))
-    summary: dict[str, Any] = {
-        "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L, "seed": cfg.seed,
-        "primary_metric": session.data_plugin.primary_metric,
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+    if resume is None:
+        run = RunStore(cfg.runs_dir).create(cfg.model)
+        run.write_config(cfg.to_dict())
+        run.write_provenance(provenance(cfg, session, registry))
+        summary: dict[str, Any] = {
+            "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
+            "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        run.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
+                            {"epoch": 0, "updates": 0})  # the last good state, from the start
+        position = {"epoch": 0, "updates": 0}
+    else:
+        run = resume
+        position = _restore(session, run)
+        summary = {k: v for k, v in run.summary.items() if k not in ("reason", "test")}
+        summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        emit(Note(f"resuming run {run.id} after epoch {position['epoch']}"))
     run.write_summary(summary)
     emit(RunStarted(run.id, run.dir, cfg.to_dict()))
     try:
-        summary.update(_loop(session, run, emit))
-        summary["test"] = evaluate_split(session, session.data.test)
-        summary["status"] = "completed"
-        run.write_summary(summary)
-        summary["files"] = _after_training(session, run, emit)
-    except KeyboardInterrupt:
-        summary.update(status="interrupted", reason="interrupted by the user")
-        raise
+        with sigterm_raises():
+            summary.update(_loop(session, run, emit, position))
+            summary["test"] = evaluate_split(session, session.data.test)
+            summary["status"] = "completed"
+            run.write_summary(summary)
+            summary["files"] = _after_training(session, run, emit)
+    except KeyboardInterrupt as exc:
+        code, name = (143, "SIGTERM") if isinstance(exc, Terminated) else (130, "SIGINT")
+        message = (f"interrupted by {name}; run {run.id} is saved after epoch "
+                   f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
+        summary.update(status="interrupted", reason=message, epochs=position["epoch"],
+                       updates=position["updates"])
+        raise RunInterrupted(message, code) from None
     except Exception as exc:
         summary.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
         raise
     finally:
         summary["wall_time_s"] = round(time.perf_counter() - started, 3)
-        run.write_summary(summary)
+        try:
+            run.write_summary(summary)
+        except RnnlabError:  # e.g. the disk is full: the error being raised says more
+            pass
         emit(RunFinished(run.id, run.dir, summary))
     return run
 
 
-def _loop(session: Session, run: Run, emit: EventSink) -> dict[str, Any]:
+def _optimizer_state(learner: Learner) -> dict[str, Any]:
+    get = getattr(learner, "optimizer_state", None)
+    return get() if get is not None else {}
+
+
+def _restore(session: Session, run: Run) -> dict[str, int]:
+    """Load the last completed epoch's weights and optimizer state; drop later records."""
+    params, optimizer, position = run.load_training_state()
+    session.learner.load_state_dict(params)
+    load = getattr(session.learner, "load_optimizer_state", None)
+    if optimizer and load is not None:
+        load(optimizer)
+    kept = [m for m in run.metrics if m.get("epoch", 0) <= position["epoch"]]
+    run.write_metrics(kept)
+    run.save_losses(run.losses()[: position["updates"]])
+    return position
+
+
+def _loop(session: Session, run: Run, emit: EventSink,
+          position: dict[str, int]) -> dict[str, Any]:
     cfg, data, learner = session.config, session.data, session.learner
     plugin = session.data_plugin
     rng = np.random.default_rng(cfg.seed)
     stages = _stages(cfg, len(data.train), rng)
-    losses: list[float] = []
-    done: dict[str, Any] = {"epochs": 0, "updates": 0, "stopped_early": False}
-    train_time = 0.0
+    losses: list[float] = list(run.losses()[: position["updates"]])
+    history = [m for m in run.metrics if "epoch" in m]
+    last = history[-1] if history else {}
+    train_time = float(last.get("time_s", 0.0))
+    done: dict[str, Any] = {"epochs": position["epoch"], "updates": len(losses),
+                            "stopped_early": False, "train_time_s": round(train_time, 3)}
+    if any(k.startswith("dev_") for k in last):
+        done["dev"] = {k[4:]: v for k, v in last.items() if k.startswith("dev_")}
     for epoch, batches in enumerate(stages, start=1):
+        if epoch <= position["epoch"]:
+            continue
         tick = time.perf_counter()
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "
-                                  f"batch {b} (run {run.id} keeps the last good checkpoint)")
+                                  f"batch {b} (run {run.id} keeps the checkpoint of epoch "
+                                  f"{epoch - 1})")
             epoch_losses.append(loss)
             emit(Progress("epoch", b, len(batches), f"loss {loss:.4g}"))
         train_time += time.perf_counter() - tick
@@ -177,9 +269,12 @@ def _loop(session: Session, run: Run, emit: EventSink) -> dict[str, Any]:
         if data.dev is not None:
             record.update({f"dev_{k}": v for k, v in evaluate_split(session, data.dev).items()})
         record["time_s"] = round(train_time, 3)
-        run.append_metrics(record)
-        run.save_checkpoint(learner.state_dict())
+        # Checkpoint first: it says which epoch is complete; later records are dropped on resume.
+        run.save_checkpoint(learner.state_dict(), _optimizer_state(learner),
+                            {"epoch": epoch, "updates": len(losses)})
         run.save_losses(losses)
+        run.append_metrics(record)
+        position.update(epoch=epoch, updates=len(losses))  # what an interruption keeps
         done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
         if data.dev is not None:
             done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
@@ -216,13 +311,7 @@ def load_session(run: Run, registry: plugins.Registry | None = None,
                  emit: EventSink = ignore) -> Session:
     """Rebuild a run's model from its config and checkpoint."""
     registry = registry or plugins.registry()
-    saved = dict(run.config)
-    saved.pop("model", None)
-    try:
-        cfg = merge(saved, {"model": run.config.get("model", "")})
-    except (KeyError, UsageError) as exc:
-        raise RnnlabError(f"{run.dir / 'config.yaml'}: not a valid run config ({exc})") from None
-    session = prepare(cfg, registry, emit)
+    session = prepare(run_config(run), registry, emit)
     session.learner.load_state_dict(run.load_checkpoint())
     return session
 

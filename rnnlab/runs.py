@@ -99,13 +99,28 @@ class Run:
         return np.load(path, allow_pickle=False) if path.exists() else np.zeros(0, np.float32)
 
     def load_checkpoint(self) -> dict[str, Any]:
+        """The model's parameters at the last completed epoch."""
+        return self.load_training_state()[0]
+
+    def load_training_state(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+        """(parameters, optimizer state, {"epoch", "updates"}) of the last completed epoch.
+
+        Arrays only: a checkpoint holding pickled objects is refused, not unpickled."""
         import numpy as np
 
         path = self.dir / CHECKPOINT
         if not path.exists():
             raise RnnlabError(f"run {self.id} has no checkpoint ({path} is missing)")
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except (ValueError, OSError, EOFError) as exc:
+            raise RnnlabError(f"{path}: not a valid checkpoint ({exc})") from None
+        params = {k: v for k, v in arrays.items() if not k.startswith(("optimizer/", "progress/"))}
+        optimizer = {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+        progress = {k[9:]: int(v) for k, v in arrays.items() if k.startswith("progress/")}
+        return params, optimizer, {"epoch": progress.get("epoch", 0),
+                                   "updates": progress.get("updates", 0)}
 
     # -- writing ---------------------------------------------------------------------------
     def write_config(self, config: dict[str, Any]) -> None:
@@ -117,17 +132,25 @@ class Run:
     def write_provenance(self, record: dict[str, Any]) -> None:
         atomic_write(self.dir / PROVENANCE, json.dumps(record, indent=2) + "\n")
 
+    def write_metrics(self, records: list[dict[str, Any]]) -> None:
+        atomic_write(self.dir / METRICS, "".join(json.dumps(r) + "\n" for r in records))
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Add one line to metrics.jsonl (the file is rewritten whole, so never half a line)."""
         path = self.dir / METRICS
         old = path.read_bytes() if path.exists() else b""
         atomic_write(path, old + (json.dumps(record) + "\n").encode("utf-8"))
 
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
+    def save_checkpoint(self, params: dict[str, Any], optimizer: dict[str, Any] | None = None,
+                        progress: dict[str, int] | None = None) -> None:
+        """Parameters, optimizer state and position (epoch, updates) in one file."""
         import numpy as np
 
+        arrays = dict(params)
+        arrays.update({f"optimizer/{k}": v for k, v in (optimizer or {}).items()})
+        arrays.update({f"progress/{k}": np.array(v) for k, v in (progress or {}).items()})
         buffer = io.BytesIO()
-        np.savez(buffer, **state)
+        np.savez(buffer, **arrays)
         atomic_write(self.dir / CHECKPOINT, buffer.getvalue())
 
     def save_losses(self, losses: Any) -> None:

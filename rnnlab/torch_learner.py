@@ -71,6 +71,20 @@ class TorchLearner:
                  for i in range(0, len(x), chunk)]
         return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
 
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's buffers (e.g. momentum) as flat arrays, for resuming."""
+        state = self.optimizer.state_dict()["state"]
+        return {f"{index}/{key}": torch.as_tensor(value).detach().cpu().numpy().copy()
+                for index, buffers in state.items() for key, value in buffers.items()}
+
+    def load_optimizer_state(self, flat: dict[str, np.ndarray]) -> None:
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for name, value in flat.items():
+            index, key = name.split("/", 1)
+            state.setdefault(int(index), {})[key] = torch.from_numpy(np.array(value))
+        groups = self.optimizer.state_dict()["param_groups"]
+        self.optimizer.load_state_dict({"state": state, "param_groups": groups})
+
     def state_dict(self) -> dict[str, Any]:
         return {k: v.detach().cpu().numpy().copy() for k, v in self.module.state_dict().items()}
 

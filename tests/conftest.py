@@ -3,16 +3,17 @@ fake installed distributions (real dist-info entry points on sys.path)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import rnnlab
 from rnnlab import plugins
-from rnnlab.cli import app, state
+from rnnlab.cli import main, state
 
 SIZES = {"train": 200, "dev": 100, "test": 100}
 
@@ -51,12 +52,21 @@ class Result:
 
 @pytest.fixture
 def cli():
-    """Run the CLI in-process: cli("train", "lstm", ...) -> Result(exit_code, stdout, stderr)."""
+    """Run the CLI in-process, as the console script does: cli("train", "lstm", ...) ->
+    Result(exit_code, stdout, stderr, exception)."""
 
     def invoke(*args: str) -> Result:
         plugins.reset()
-        result = CliRunner().invoke(app, list(args))
-        return Result(result.exit_code, result.stdout, result.stderr, result.exception)
+        out, err = io.StringIO(), io.StringIO()
+        code, exception = 0, None
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except Exception as exc:  # only with --debug: the error is re-raised
+                code, exception = 1, exc
+        return Result(code, out.getvalue(), err.getvalue(), exception)
 
     return invoke
 

@@ -52,7 +52,7 @@ def test_print_config_prints_resolved_yaml_and_exits(small_data, cli):
 
 def test_config_errors_are_one_line_with_the_file(workdir, cli):
     cases = {
-        "epochs: [\n": ":2: YAML syntax error",
+        "epochs: [\n": ":2: invalid YAML",
         "epoch: 3\n": "unknown key 'epoch'",
         "epochs: three\n": "'epochs' expects an integer, got 'three'",
         "- 1\n- 2\n": "expected a mapping of option: value",

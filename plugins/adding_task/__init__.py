@@ -39,13 +39,15 @@ class Adding(DatasetPlugin):
 
         L = request.L or 100
         folder = Path(request.data_dir) / "adding"
-        missing = [s for s in SPLITS if not (folder / file_name(L, s)).exists()]
+        paths = {s: folder / file_name(L, s) for s in SPLITS}
+        splits = {s: read(p, L) for s, p in paths.items() if p.exists()}  # check before writing
+        missing = [s for s in SPLITS if s not in splits]
         if missing:
             emit(Note(f"no adding-task data for L={L} in {folder} ({', '.join(missing)}): "
                       "generating it (seed 0)"))
             self.generate(GenerateRequest([L], folder, seed=0, sizes=dict(self.sizes)), emit,
                           splits=missing)
-        splits = {s: read(folder / file_name(L, s), L) for s in SPLITS}
+            splits.update({s: read(paths[s], L) for s in missing})
         return Data(
             spec=DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L),
             train=Split(*splits["train"]), dev=Split(*splits["dev"]), test=Split(*splits["test"]),

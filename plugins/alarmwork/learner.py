@@ -40,6 +40,13 @@ class BPTTLearner:
                  for i in range(0, len(x), chunk)]
         return np.concatenate(parts)
 
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The momentum buffers, for resuming."""
+        return {name: v.copy() for name, v in self.velocity.items()}
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        self.velocity = {name: np.array(v) for name, v in state.items()}
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in self.params.items()}
 

@@ -30,6 +30,13 @@ class AutoEncLearner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.forward(x)[0]
 
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The momentum buffers, for resuming."""
+        return {name: v.copy() for name, v in self.velocity.items()}
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        self.velocity = {name: np.array(v) for name, v in state.items()}
+
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: self.net.w[name].copy() for name in TRAINABLE}
 
