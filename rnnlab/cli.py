@@ -32,6 +32,10 @@ state = {"debug": os.environ.get("RNNLAB_DEBUG", "") not in ("", "0")}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def handles_errors(fn: F) -> F:
     """Turn RnnlabError (and any other failure) into one line on stderr and an exit code."""
 
@@ -49,13 +53,13 @@ def handles_errors(fn: F) -> F:
         except RnnlabError as exc:
             if state["debug"]:
                 raise
-            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            err.print(f"error: {one_line(str(exc))}", markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
             if state["debug"]:
                 raise
-            err.print(f"error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
-                      markup=False, soft_wrap=True)
+            err.print(f"error: {type(exc).__name__}: {one_line(str(exc))} (--debug shows the "
+                      "traceback)", markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

@@ -41,10 +41,12 @@ def _lines(path: Path) -> list[str]:
 def _numbers(path: Path, lines: list[str], first_line: int) -> np.ndarray:
     """Every third line of the file (from `first_line`, 1-based) as a 2-D array of numbers."""
     fields = lines[0].count(",") + 1
-    try:
-        out = np.loadtxt(lines, delimiter=",", dtype=np.float64, comments=None, ndmin=2)
-    except ValueError:
-        out = None
+    out = None
+    if "" not in lines:  # loadtxt skips empty lines; the slow path reports them
+        try:
+            out = np.loadtxt(lines, delimiter=",", dtype=np.float64, comments=None, ndmin=2)
+        except ValueError:
+            pass
     if out is None or out.shape != (len(lines), fields):  # find the culprit for the message
         for i, line in enumerate(lines):
             for field in line.split(","):
