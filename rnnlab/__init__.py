@@ -32,8 +32,8 @@ from rnnlab.api import (
 from rnnlab.config import TrainConfig
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
+from rnnlab.optim import NumpyOptimizer
 from rnnlab.runs import Run, RunStore, atomic_write
-from rnnlab.sgd import sgd_step
 
 __version__ = "0.1.0"
 
@@ -43,7 +43,7 @@ __all__ = [
     "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
-    "load_learner", "load_run", "report", "resume", "sgd_step", "train", "__version__",
+    "load_learner", "load_run", "report", "resume", "train", "NumpyOptimizer", "__version__",
 ]
 
 

@@ -183,6 +183,11 @@ def train_cmd(
     batch_size: Annotated[int | None, typer.Option(help="Batch size [20].")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate [0.01].")] = None,
     momentum: Annotated[float | None, typer.Option(help="SGD momentum [0.9].")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="sgd|adam [sgd].")] = None,
+    clip_grad: Annotated[float | None, typer.Option(
+        help="Clip the gradient's global L2 norm to this (Pascanu et al. 2013).")] = None,
+    shuffle: Annotated[bool | None, typer.Option(
+        "--shuffle/--no-shuffle", help="New seeded batch order every epoch [no].")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden units P [50].")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for init and batch order [0].")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda [auto].")] = None,
@@ -224,7 +229,8 @@ def train_cmd(
 
     options: dict[str, Any] = {
         "data": data, "L": L, "epochs": epochs, "updates": updates, "batch_size": batch_size,
-        "lr": lr, "momentum": momentum, "hidden": hidden, "seed": seed, "device": device,
+        "lr": lr, "momentum": momentum, "optimizer": optimizer, "clip_grad": clip_grad,
+        "shuffle": shuffle, "hidden": hidden, "seed": seed, "device": device,
         "data_dir": data_dir, "runs_dir": runs_dir,
     }
     if early_stop is not None:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import UsageError
+from rnnlab.optim import OPTIMIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -29,6 +30,9 @@ class TrainConfig:
     batch_size: int = 20
     lr: float = 0.01
     momentum: float = 0.9
+    optimizer: str = "sgd"  # sgd | adam
+    clip_grad: float | None = None  # clip the gradient's global L2 norm to this
+    shuffle: bool = False  # a new batch order every epoch (seeded)
     hidden: int = 50
     seed: int = 0
     device: str = "auto"
@@ -46,7 +50,8 @@ FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 TYPES: dict[str, tuple[type, bool]] = {
     "model": (str, False), "data": (str, False), "L": (int, True), "epochs": (int, False),
     "updates": (int, True), "batch_size": (int, False), "lr": (float, False),
-    "momentum": (float, False), "hidden": (int, False), "seed": (int, False),
+    "momentum": (float, False), "optimizer": (str, False), "clip_grad": (float, True),
+    "shuffle": (bool, False), "hidden": (int, False), "seed": (int, False),
     "device": (str, False), "early_stop": (float, True), "data_dir": (str, False),
     "runs_dir": (str, False), "settings": (dict, False),
 }
@@ -65,10 +70,12 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
         (kind is int and isinstance(value, int) and not isinstance(value, bool))
         or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))
         or (kind is str and isinstance(value, str))
+        or (kind is bool and isinstance(value, bool))
         or (kind is dict and isinstance(value, dict))
     )
     if not ok:
-        names = {int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
+        names = {int: "an integer", float: "a number", str: "a string", dict: "a mapping",
+                 bool: "true or false"}
         raise UsageError(f"{prefix}'{key}' expects {names[kind]}, got {value!r}")
     return float(value) if kind is float else value
 
@@ -84,6 +91,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         ("--momentum", 0 <= cfg.momentum < 1, "a number in [0, 1)", cfg.momentum),
         ("--hidden", cfg.hidden >= 1, "an integer >= 1", cfg.hidden),
         ("--device", cfg.device in DEVICES, "one of " + "|".join(DEVICES), cfg.device),
+        ("--optimizer", cfg.optimizer in OPTIMIZERS, "one of " + "|".join(OPTIMIZERS),
+         cfg.optimizer),
+        ("--clip-grad", cfg.clip_grad is None or (math.isfinite(cfg.clip_grad)
+                                                  and cfg.clip_grad > 0),
+         "a number > 0", cfg.clip_grad),
         ("--early-stop", cfg.early_stop is None or math.isfinite(cfg.early_stop),
          "a number or 'off'", cfg.early_stop),
     ]

@@ -77,10 +77,15 @@ def evaluate_split(session: Session, split: Split) -> dict[str, float]:
 
 
 def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any]]:
-    """Batches grouped into stages (epochs, or evaluation intervals of an update budget)."""
+    """Batches grouped into stages (epochs, or evaluation intervals of an update budget).
+    With --shuffle, epoch e's order is a permutation seeded by (seed, e): resumable."""
     if cfg.updates is None:
-        epoch = [slice(i, i + cfg.batch_size) for i in range(0, n, cfg.batch_size)]
-        return [epoch] * cfg.epochs
+        starts = range(0, n, cfg.batch_size)
+        if not cfg.shuffle:
+            return [[slice(i, i + cfg.batch_size) for i in starts]] * cfg.epochs
+        orders = (np.random.default_rng([cfg.seed, e]).permutation(n)
+                  for e in range(1, cfg.epochs + 1))
+        return [[order[i : i + cfg.batch_size] for i in starts] for order in orders]
     stage = math.ceil(cfg.updates / EVALUATIONS_PER_UPDATE_RUN)
     batches = [rng.integers(0, n, cfg.batch_size) for _ in range(cfg.updates)]
     return [batches[i : i + stage] for i in range(0, cfg.updates, stage)]

@@ -26,9 +26,13 @@ class TorchLearner:
     def __init__(self, module: torch.nn.Module, config: TrainConfig, device: torch.device):
         self.module = module.to(device)
         self.device = device
-        self.optimizer = torch.optim.SGD(
-            module.parameters(), lr=config.lr, momentum=config.momentum
-        )
+        if config.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(module.parameters(),
+                                                                     lr=config.lr)
+        else:
+            self.optimizer = torch.optim.SGD(module.parameters(), lr=config.lr,
+                                             momentum=config.momentum)
+        self.clip_grad = config.clip_grad
         self.loss_fn = torch.nn.MSELoss()
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
@@ -61,6 +65,8 @@ class TorchLearner:
             )
         loss = self.loss_fn(y, tb)
         loss.backward()
+        if self.clip_grad is not None:
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.clip_grad)
         self.optimizer.step()
         return float(loss.item())
 

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 import rnnlab
-from rnnlab import DataSpec
+from rnnlab import DataSpec, NumpyOptimizer
 from rnnlab.gradcheck import finite_differences
 from rnnlab_plugins.autoenc_lite.layers import dense, dense_backward, relu, relu_backward
 from rnnlab_plugins.autoenc_lite.learner import AutoEncLearner
@@ -63,7 +63,7 @@ def batch(n=5, seed=0):
 
 
 def test_backprop_matches_central_finite_differences():
-    learner = AutoEncLearner(225, 6, seed=1, lr=0.001)  # small P keeps the check quick
+    learner = AutoEncLearner(225, 6, seed=1, optimizer=NumpyOptimizer(lr=0.001))  # small P
     x, t = batch(3)
     _, analytic = learner.loss_and_gradients(x, t)
     numeric = finite_differences(learner, x, t, eps=1e-6)
@@ -101,7 +101,7 @@ def test_shapes_init_and_frozen_identity():
         assert np.std(net.w[name]) == pytest.approx(a / np.sqrt(3), rel=0.05)
     assert not net.w["b_in"].any() and not net.w["b_out"].any()
     np.testing.assert_array_equal(net.w_rec, np.eye(75))
-    learner = AutoEncLearner(225, 75, seed=0, lr=0.001)
+    learner = AutoEncLearner(225, 75, seed=0, optimizer=NumpyOptimizer(lr=0.001))
     x, t = batch(20)
     learner.train_step(x, t)
     np.testing.assert_array_equal(learner.net.w_rec, np.eye(75))
@@ -150,4 +150,4 @@ def test_cli_train_writes_curve_and_reconstructions(workdir, cli):
 
 def test_build_learner_uses_the_recipe():
     learner = rnnlab.build_learner("autoenc-lite", DataSpec("image", 225, 225))
-    assert learner.lr == 0.001 and learner.net.w["w_in"].shape == (75, 225)
+    assert learner.optimizer.lr == 0.001 and learner.net.w["w_in"].shape == (75, 225)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import rnnlab
+from rnnlab import NumpyOptimizer
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
 from rnnlab_plugins.alarmwork.net import AlarmworkNet
 
@@ -18,7 +19,8 @@ def pair(D, P, M, seed=0, checkpoint_every=0):
     torch.manual_seed(seed)
     net = AlarmworkNet(D, P, M).double()
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    return net, BPTTLearner(state, lr=0.01, momentum=0.9, checkpoint_every=checkpoint_every)
+    return net, BPTTLearner(state, NumpyOptimizer("sgd", lr=0.01, momentum=0.9),
+                            checkpoint_every=checkpoint_every)
 
 
 def autograd_gradients(net, x, t):

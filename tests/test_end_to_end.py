@@ -96,10 +96,9 @@ def test_baselines_recur_over_time_not_batch(model):
     """A public-solution mistake: nn.RNN/nn.LSTM without batch_first on (B, L, D) batches."""
     import torch
 
-    from rnnlab import DataSpec, TrainConfig
+    from rnnlab import DataSpec
 
-    torch.manual_seed(0)
-    net = rnnlab.get_plugin("model", model).build(DataSpec("sequence", 2, 1, 7), TrainConfig())
+    net = rnnlab.build_learner(model, DataSpec("sequence", 2, 1, 7)).module
     x = torch.randn(5, 7, 2)
     together = net(x)  # (5, 1)
     alone = torch.cat([net(x[i : i + 1]) for i in range(5)])

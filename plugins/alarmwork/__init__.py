@@ -22,6 +22,8 @@ class Alarmwork(ModelPlugin):
                         "on the CPU unless layer_out=scalar", choices=("auto", "bptt", "autograd")),
         "checkpoint_every": Setting(0, "impl=bptt: keep activations only every K steps and "
                                     "recompute the rest in the backward pass (0: keep all)"),
+        "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
+                            choices=("xavier", "orthogonal", "identity")),
     }
     timing = ("layer_out", "scalar", "vector")
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
@@ -42,10 +44,12 @@ class Alarmwork(ModelPlugin):
                              "use impl=autograd for --device cuda or layer_out=scalar")
         if K < 0 or (K and impl != "bptt"):
             raise UsageError(f"checkpoint_every expects an integer >= 0 with impl=bptt, got {K}")
-        net = AlarmworkNet(spec.input_dim, config.hidden, spec.output_dim, layer_out=layer_out)
+        net = AlarmworkNet(spec.input_dim, config.hidden, spec.output_dim, layer_out=layer_out,
+                           rec_init=config.settings["rec_init"])
         if impl == "autograd":
             return net
+        from rnnlab import NumpyOptimizer
         from rnnlab_plugins.alarmwork.learner import BPTTLearner
 
         state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
-        return BPTTLearner(state, config.lr, config.momentum, checkpoint_every=K)
+        return BPTTLearner(state, NumpyOptimizer.from_config(config), checkpoint_every=K)

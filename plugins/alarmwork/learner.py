@@ -1,24 +1,23 @@
 """AlarmworkNet trained by its hand-written BPTT: NumPy from loss to weight update.
 
-The weights start as the torch model's (same seed, same hand-written Xavier init) and the
-update is torch's SGD with momentum, written out, so `impl=bptt` and `impl=autograd` follow the
-same trajectory up to float rounding.
+The weights start as the torch model's (same seed, same hand-written init) and the update is
+torch's (SGD with momentum or Adam, gradient clipping) written out, so `impl=bptt` and
+`impl=autograd` follow the same trajectory up to float rounding.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnlab import sgd_step
+from rnnlab import NumpyOptimizer
 from rnnlab_plugins.alarmwork import bptt
 
 
 class BPTTLearner:
-    def __init__(self, params: dict[str, np.ndarray], lr: float, momentum: float,
+    def __init__(self, params: dict[str, np.ndarray], optimizer: NumpyOptimizer,
                  checkpoint_every: int = 0) -> None:
         self.params = {name: np.array(params[name]) for name in bptt.NAMES}
-        self.lr, self.momentum, self.checkpoint_every = lr, momentum, checkpoint_every
-        self.velocity: dict[str, np.ndarray] = {}
+        self.optimizer, self.checkpoint_every = optimizer, checkpoint_every
         self.workspace = bptt.Workspace()
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray
@@ -32,7 +31,7 @@ class BPTTLearner:
 
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         loss, grads = self.loss_and_gradients(x, t)
-        sgd_step(self.params, grads, self.velocity, self.lr, self.momentum)
+        self.optimizer.step(self.params, grads)
         return loss
 
     def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
@@ -41,11 +40,11 @@ class BPTTLearner:
         return np.concatenate(parts)
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The momentum buffers, for resuming."""
-        return {name: v.copy() for name, v in self.velocity.items()}
+        """The optimizer's buffers (momentum, Adam moments), for resuming."""
+        return self.optimizer.state()
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        self.velocity = {name: np.array(v) for name, v in state.items()}
+        self.optimizer.load_state(state)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in self.params.items()}
@@ -57,5 +56,5 @@ class BPTTLearner:
     def double(self) -> BPTTLearner:
         """Switch to float64 (for gradient checks)."""
         self.params = {k: v.astype(np.float64) for k, v in self.params.items()}
-        self.velocity.clear()
+        self.optimizer.load_state({})
         return self

@@ -6,7 +6,8 @@
     z2[l]  = z2[l-1]                                           steps l = 2, 4, 6, ...
     y      = tanh(w_out z1[L] + b_out)                         the last step only
 
-All states start at zero. Weights are Xavier-uniform, biases zero, both written by hand.
+All states start at zero. Weights are Xavier-uniform (recurrent ones optionally orthogonal or
+the identity), biases zero, all written by hand.
 """
 
 from __future__ import annotations
@@ -24,19 +25,31 @@ def xavier_uniform(fan_out: int, fan_in: int) -> torch.Tensor:
     return (torch.rand(fan_out, fan_in) * 2.0 - 1.0) * a  # (fan_out, fan_in)
 
 
+def recurrent(P: int, kind: str = "xavier") -> torch.Tensor:
+    """A (P, P) recurrent matrix: Xavier-uniform, a random orthogonal matrix (QR of a Gaussian
+    one, signs fixed so it is uniformly distributed), or the identity."""
+    if kind == "identity":
+        return torch.eye(P)
+    if kind == "orthogonal":
+        q, r = torch.linalg.qr(torch.randn(P, P))
+        return q * torch.sign(torch.diagonal(r))
+    return xavier_uniform(P, P)
+
+
 def ticks(step: int) -> bool:
     """Whether Layer_rec2 works at 0-based step `step` (1-based steps 1, 3, 5, ...)."""
     return step % 2 == 0
 
 
 class AlarmworkNet(nn.Module):
-    def __init__(self, D: int, P: int, M: int, layer_out: str = "vector") -> None:
+    def __init__(self, D: int, P: int, M: int, layer_out: str = "vector",
+                 rec_init: str = "xavier") -> None:
         super().__init__()
         self.w_in1 = nn.Parameter(xavier_uniform(P, D))  # (P, D)
-        self.w_rec1 = nn.Parameter(xavier_uniform(P, P))  # (P, P)
+        self.w_rec1 = nn.Parameter(recurrent(P, rec_init))  # (P, P)
         self.b_in1 = nn.Parameter(torch.zeros(P))  # (P,)
         self.w_in2 = nn.Parameter(xavier_uniform(P, D))  # (P, D)
-        self.w_rec2 = nn.Parameter(xavier_uniform(P, P))  # (P, P)
+        self.w_rec2 = nn.Parameter(recurrent(P, rec_init))  # (P, P)
         self.b_in2 = nn.Parameter(torch.zeros(P))  # (P,)
         self.w_out = nn.Parameter(xavier_uniform(M, P))  # (M, P)
         self.b_out = nn.Parameter(torch.zeros(M))  # (M,)

@@ -24,7 +24,8 @@ class AutoEncLite(ModelPlugin):
     after_training = ("curves", "reconstructions")
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
+        from rnnlab import NumpyOptimizer
         from rnnlab_plugins.autoenc_lite.learner import AutoEncLearner
 
-        return AutoEncLearner(spec.input_dim, config.hidden, config.seed, config.lr,
-                              config.momentum, config.settings["layer_in"])
+        return AutoEncLearner(spec.input_dim, config.hidden, config.seed,
+                              NumpyOptimizer.from_config(config), config.settings["layer_in"])

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab import sgd_step
+from rnnlab import NumpyOptimizer
 from rnnlab_plugins.autoenc_lite.net import TRAINABLE, AutoEncNetLite
 
 
 class AutoEncLearner:
-    def __init__(self, D: int, P: int, seed: int, lr: float, momentum: float = 0.0,
+    def __init__(self, D: int, P: int, seed: int, optimizer: NumpyOptimizer,
                  layer_in: str = "vector") -> None:
         self.net = AutoEncNetLite(D, P, seed=seed, layer_in=layer_in)
-        self.lr, self.momentum = lr, momentum
-        self.velocity: dict[str, np.ndarray] = {}
+        self.optimizer = optimizer
+        o = optimizer  # the homework's apply_dw is plain SGD; anything else goes through o
+        self.plain_sgd = o.kind == "sgd" and not o.momentum and o.clip_grad is None
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray
                            ) -> tuple[float, dict[str, np.ndarray]]:
@@ -21,21 +22,21 @@ class AutoEncLearner:
 
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         loss, grads = self.loss_and_gradients(x, t)
-        if self.momentum:
-            sgd_step(self.net.w, grads, self.velocity, self.lr, self.momentum)
+        if self.plain_sgd:
+            self.net.apply_dw(grads, self.optimizer.lr)
         else:
-            self.net.apply_dw(grads, self.lr)
+            self.optimizer.step(self.net.w, grads)
         return loss
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.forward(x)[0]
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The momentum buffers, for resuming."""
-        return {name: v.copy() for name, v in self.velocity.items()}
+        """The optimizer's buffers (momentum, Adam moments), for resuming."""
+        return self.optimizer.state()
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        self.velocity = {name: np.array(v) for name, v in state.items()}
+        self.optimizer.load_state(state)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: self.net.w[name].copy() for name in TRAINABLE}

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab import DataSpec, ModelPlugin, TrainConfig
+from rnnlab import DataSpec, ModelPlugin, Setting, TrainConfig
+
+REC_INIT = Setting("default", "initial hidden-to-hidden weights, per gate: torch's default, "
+                   "xavier, orthogonal or identity",
+                   choices=("default", "xavier", "orthogonal", "identity"))
 
 
 class SimpleRNN(ModelPlugin):
     summary = "Elman RNN baseline: torch nn.RNN (tanh) + linear read-out of the last step."
+    settings = {"rec_init": REC_INIT}
+    cell = "rnn"
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         from rnnlab_plugins.baselines.nets import LastStepReadout
 
-        return LastStepReadout("rnn", spec.input_dim, config.hidden, spec.output_dim)
+        return LastStepReadout(self.cell, spec.input_dim, config.hidden, spec.output_dim,
+                               rec_init=config.settings["rec_init"])
 
 
-class LSTM(ModelPlugin):
+class LSTM(SimpleRNN):
     summary = "LSTM baseline: torch nn.LSTM + linear read-out of the last step."
-
-    def build(self, spec: DataSpec, config: TrainConfig) -> Any:
-        from rnnlab_plugins.baselines.nets import LastStepReadout
-
-        return LastStepReadout("lstm", spec.input_dim, config.hidden, spec.output_dim)
+    cell = "lstm"

@@ -1,0 +1,74 @@
+"""Optimizers for NumPy learners: torch.optim.SGD and Adam and clip_grad_norm_, written out so
+that a NumPy model and a torch model follow the same update rules.
+
+    clip:  g = g * min(1, max_norm / (||all g||_2 + 1e-6))
+    SGD:   v = g (first step), v = momentum * v + g;   w = w - lr * v
+    Adam:  m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g²;
+           w = w - lr / (1 - b1^t) * m / (sqrt(s) / sqrt(1 - b2^t) + eps)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+class NumpyOptimizer:
+    def __init__(self, kind: str = "sgd", lr: float = 0.01, momentum: float = 0.0,
+                 clip_grad: float | None = None, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {kind!r}")
+        self.kind, self.lr, self.momentum, self.clip_grad = kind, lr, momentum, clip_grad
+        self.betas, self.eps = betas, eps
+        self.buffers: dict[str, np.ndarray] = {}  # "momentum/w", "m/w", "s/w", "step"
+
+    @classmethod
+    def from_config(cls, config: Any) -> NumpyOptimizer:
+        """From a TrainConfig (optimizer, lr, momentum, clip_grad)."""
+        return cls(config.optimizer, config.lr, config.momentum, config.clip_grad)
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """Update `params` in place."""
+        if self.clip_grad is not None:
+            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+            scale = min(1.0, self.clip_grad / (norm + 1e-6))
+            grads = {k: g * scale for k, g in grads.items()}
+        if self.kind == "adam":
+            self._adam(params, grads)
+            return
+        for name, g in grads.items():
+            key = f"momentum/{name}"
+            if not self.momentum:
+                update = g
+            elif key not in self.buffers:
+                update = self.buffers[key] = g.copy()
+            else:
+                update = self.buffers[key]
+                update *= self.momentum
+                update += g
+            params[name] -= self.lr * update
+
+    def _adam(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        b1, b2 = self.betas
+        t = int(self.buffers.get("step", np.array(0))) + 1
+        self.buffers["step"] = np.array(t)
+        for name, g in grads.items():
+            m = self.buffers.setdefault(f"m/{name}", np.zeros_like(g))
+            s = self.buffers.setdefault(f"s/{name}", np.zeros_like(g))
+            m *= b1
+            m += (1 - b1) * g
+            s *= b2
+            s += (1 - b2) * g * g
+            denom = np.sqrt(s) / math.sqrt(1 - b2**t) + self.eps
+            params[name] -= (self.lr / (1 - b1**t)) * m / denom
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {k: np.array(v) for k, v in self.buffers.items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.buffers = {k: np.array(v) for k, v in state.items()}

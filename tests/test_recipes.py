@@ -1,0 +1,92 @@
+"""Training options beyond the homework recipe: Adam, gradient clipping, recurrent init and
+shuffling, for torch models and NumPy learners alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rnnlab
+from rnnlab import DataSpec, NumpyOptimizer
+
+
+@pytest.mark.parametrize("kind,clip", [("sgd", None), ("sgd", 0.05), ("adam", None),
+                                       ("adam", 0.05)])
+def test_numpy_optimizer_matches_torch(kind, clip):
+    rng = np.random.default_rng(0)
+    params = {"a": rng.normal(size=(3, 4)), "b": rng.normal(size=4)}
+    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    ours = NumpyOptimizer(kind, lr=0.1, momentum=0.9 if kind == "sgd" else 0.0, clip_grad=clip)
+    theirs = (torch.optim.Adam(tensors.values(), lr=0.1) if kind == "adam"
+              else torch.optim.SGD(tensors.values(), lr=0.1, momentum=0.9))
+    for _ in range(5):
+        grads = {k: rng.normal(size=v.shape) for k, v in params.items()}
+        for k, t in tensors.items():
+            t.grad = torch.tensor(grads[k])
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(tensors.values(), clip)
+        theirs.step()
+        ours.step(params, grads)
+    for k, t in tensors.items():
+        np.testing.assert_allclose(params[k], t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_clip_scales_the_global_norm():
+    params = {"w": np.zeros(2)}
+    NumpyOptimizer("sgd", lr=1.0, clip_grad=1.0).step(params, {"w": np.array([3.0, 4.0])})
+    np.testing.assert_allclose(params["w"], [-0.6, -0.8], rtol=1e-6)  # norm 5 -> 1
+
+
+@pytest.mark.parametrize("settings", [{"impl": "bptt"}, {"impl": "autograd"}])
+def test_adam_and_clipping_reach_both_alarmwork_implementations(small_data, settings):
+    runs = [rnnlab.train("alarmwork", L=10, epochs=2, optimizer="adam", lr=0.003,
+                         clip_grad=1.0, settings=dict(settings, rec_init="orthogonal"))
+            for _ in range(2)]
+    assert runs[0].config["optimizer"] == "adam" and runs[0].config["clip_grad"] == 1.0
+    losses = [[m["train_loss"] for m in run.metrics] for run in runs]
+    assert losses[0] == losses[1]  # same seed, same trajectory
+    homework = rnnlab.train("alarmwork", L=10, epochs=2, settings=settings)
+    assert homework.metrics[0]["train_loss"] != runs[0].metrics[0]["train_loss"]
+
+
+def test_bptt_and_autograd_agree_under_adam_with_clipping(small_data):
+    a, b = (rnnlab.train("alarmwork", L=10, epochs=2, optimizer="adam", lr=0.003,
+                         clip_grad=0.5, early_stop=None, settings={"impl": impl})
+            for impl in ("bptt", "autograd"))
+    for ma, mb in zip(a.metrics, b.metrics, strict=True):
+        assert ma["train_loss"] == pytest.approx(mb["train_loss"], rel=1e-4)
+
+
+@pytest.mark.parametrize("model", ["alarmwork", "simple-rnn", "lstm"])
+@pytest.mark.parametrize("kind", ["orthogonal", "identity"])
+def test_recurrent_init(model, kind):
+    learner = rnnlab.build_learner(model, DataSpec("sequence", 2, 1, 5), hidden=6,
+                                   settings={"rec_init": kind, "impl": "autograd"}
+                                   if model == "alarmwork" else {"rec_init": kind})
+    module = learner.module
+    blocks = ([module.w_rec1, module.w_rec2] if model == "alarmwork"
+              else list(module.rnn.weight_hh_l0.detach().split(6)))
+    for w in blocks:
+        w = w.detach()
+        if kind == "identity":
+            assert torch.equal(w, torch.eye(6))
+        else:
+            assert torch.allclose(w @ w.T, torch.eye(6), atol=1e-5)
+
+
+def test_shuffle_changes_the_order_reproducibly(small_data):
+    plain = rnnlab.train("simple-rnn", L=10, epochs=2)
+    shuffled = [rnnlab.train("simple-rnn", L=10, epochs=2, shuffle=True) for _ in range(2)]
+    np.testing.assert_array_equal(shuffled[0].losses(), shuffled[1].losses())
+    assert not np.array_equal(plain.losses(), shuffled[0].losses())
+    assert shuffled[0].config["shuffle"] is True
+
+
+def test_recipe_option_errors(workdir, cli):
+    assert "--optimizer expects one of sgd|adam, got rmsprop" in cli(
+        "train", "lstm", "--optimizer", "rmsprop").stderr
+    assert "--clip-grad expects a number > 0, got 0.0" in cli(
+        "train", "lstm", "--clip-grad", "0").stderr
+    assert "setting 'rec_init' expects one of" in cli(
+        "train", "lstm", "--set", "rec_init=zeros").stderr
