@@ -151,6 +151,7 @@ def gen_data(dataset: str = "adding", *, lengths: list[int] | tuple[int, ...] = 
 
 def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path = "runs",
            models: list[str] | None = None, lengths: list[int] | None = None,
+           sweep: str | None = None,
            settings: dict[str, Any] | None = None, out_dir: str | Path | None = None,
            emit: EventSink = _ignore) -> ReportResult:
     """Build a report from the run store (or the given runs), filtered by model and L."""
@@ -163,6 +164,8 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         runs = [r for r in runs if r.config.get("model") in models]
     if lengths:
         runs = [r for r in runs if r.config.get("L") in lengths]
+    if sweep:
+        runs = [r for r in runs if r.summary.get("sweep") == sweep]
     request = ReportRequest(
         runs=runs, run_ids=list(run_ids or []), models=list(models or []),
         lengths=list(lengths or []),

@@ -294,6 +294,7 @@ def report_cmd(
     model: Annotated[list[str] | None, typer.Option(
         "--model", help="Only these models (repeat or comma-separate).")] = None,
     L: Annotated[list[str] | None, typer.Option("--L", help="Only these lengths.")] = None,
+    sweep: Annotated[str | None, typer.Option(help="Only the runs of this sweep.")] = None,
     runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Where pictures go [RUNS_DIR/reports].")] = None,
@@ -309,8 +310,15 @@ def report_cmd(
         raise UsageError(f"--format expects table|markdown|csv|json, got '{fmt}'")
     registry()
     result = rnnlab.report(name, runs, runs_dir=runs_dir, models=split_names(model),
-                           lengths=split_ints(L, "--L"), settings=parse_sets(sets or []),
-                           out_dir=out_dir, emit=ui.ConsoleUI(err))
+                           lengths=split_ints(L, "--L"), sweep=sweep,
+                           settings=parse_sets(sets or []), out_dir=out_dir,
+                           emit=ui.ConsoleUI(err))
+    print_report(result, fmt)
+
+
+def print_report(result: Any, fmt: str) -> None:
+    from rnnlab import ui
+
     if result.columns:
         rendered = ui.render_report(result, fmt)
         if isinstance(rendered, str):
@@ -321,6 +329,76 @@ def report_cmd(
                 out.print(note, markup=False)
     for path in result.files:
         out.print(str(path), markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("sweep")
+@handles_errors
+def sweep_cmd(
+    file: Annotated[Path | None, typer.Argument(help="YAML sweep file (lists make axes).")
+                    ] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", help="Models (repeat or comma-separate).")] = None,
+    L: Annotated[list[str] | None, typer.Option("--L", help="Sequence lengths.")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 per cell.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per run.")] = None,
+    sets: Annotated[list[str] | None, typer.Option(
+        "--set", help="Setting KEY=VALUE for every run.")] = None,
+    jobs: Annotated[int, typer.Option(help="Worker processes (one thread each).")] = 1,
+    executor: Annotated[str, typer.Option(help="local|dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address, e.g. tcp://HOST:8786 (default: a local cluster).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Sweep id (default: from the grid).")
+                    ] = None,
+    rerun_failed: Annotated[bool, typer.Option(help="Run failed cells again.")] = False,
+    force: Annotated[bool, typer.Option(help="Run every cell again, even completed ones.")
+                     ] = False,
+    runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
+    data_dir: Annotated[str | None, typer.Option(help="Root data directory.")] = None,
+) -> None:
+    """Run a grid of trainings (models x L x seeds x ...); rerun the same sweep to resume."""
+    from rnnlab import sweep as sweeps
+    from rnnlab import ui
+    from rnnlab.config import parse_sets
+
+    where = str(file) if file else "sweep"
+    spec = sweeps.read_spec(file) if file else {}
+    for key, value in (("model", split_names(model)), ("L", split_ints(L, "--L"))):
+        if value:
+            spec[key] = value
+    if seeds is not None:
+        spec.pop("seed", None)
+        spec["seeds"] = seeds
+    if epochs is not None:
+        spec["epochs"] = epochs
+    if sets:
+        spec["set"] = {**spec.get("set", {}), **parse_sets(sets)}
+    if name:
+        spec["name"] = name
+    if jobs < 1:
+        raise UsageError(f"--jobs expects an integer >= 1, got {jobs}")
+    plan = sweeps.build(spec, registry(), where=where, runs_dir=runs_dir, data_dir=data_dir)
+    sweeps.plan(plan, rerun_failed=rerun_failed, force=force)
+    view = ui.SweepView(out, len(plan.cells), f"sweep {plan.id}: {len(plan.cells)} runs")
+    try:
+        sweeps.run(plan, jobs=jobs, executor=executor, scheduler=scheduler, emit=view)
+    except KeyboardInterrupt:
+        view.close()
+        raise KeyboardInterrupt("interrupted; run the same sweep again to resume it") from None
+    finally:
+        view.close()
+    failed = [c for c in plan.cells if c.state == "failed"]
+    done = sum(c.state in ("done", "skipped") for c in plan.cells)
+    out.print(f"sweep {plan.id}: {done}/{len(plan.cells)} runs completed, {len(failed)} "
+              f"failed, {plan.wall_time_s:.0f} s", highlight=False)
+    for cell in failed:
+        out.print(f"  failed: {cell.label}: {cell.info}", markup=False, highlight=False)
+    import rnnlab
+
+    print_report(rnnlab.report("accuracy", runs_dir=runs_dir, sweep=plan.id), "table")
+    if failed:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------------------------------------

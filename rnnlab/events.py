@@ -49,7 +49,17 @@ class RunFinished:
     summary: dict[str, Any]
 
 
-Event = Note | Progress | RunStarted | EpochDone | RunFinished
+@dataclass(frozen=True)
+class CellUpdate:
+    """A sweep cell changed state (queued/running/done/failed/skipped) or made progress."""
+
+    index: int
+    label: str
+    state: str
+    info: str = ""
+
+
+Event = Note | Progress | RunStarted | EpochDone | RunFinished | CellUpdate
 EventSink = Callable[[Event], None]
 
 

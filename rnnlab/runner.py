@@ -40,12 +40,18 @@ class Session:
     device: str
 
 
-def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore) -> Session:
-    """Load the data and build a freshly initialised model for `cfg` (seeded)."""
+def load_data(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore) -> Data:
+    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings)
+    return registry.get("dataset", cfg.data).load(request, emit)
+
+
+def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
+            data: Data | None = None) -> Session:
+    """Load the data (unless given) and build a freshly initialised, seeded model."""
     model_plugin = registry.get("model", cfg.model)
     data_plugin = registry.get("dataset", cfg.data)
-    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings)
-    data = data_plugin.load(request, emit)
+    if data is None:
+        data = load_data(cfg, registry, emit)
     learner, device = make_learner(model_plugin, data.spec, cfg)
     return Session(cfg, model_plugin, data_plugin, data, learner, device)
 
@@ -164,9 +170,13 @@ def run_config(run: Run) -> TrainConfig:
 
 
 def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None = None,
-          emit: EventSink = ignore, resume: Run | None = None) -> Run:
+          emit: EventSink = ignore, resume: Run | None = None, data: Data | None = None,
+          store: RunStore | None = None, tags: dict[str, Any] | None = None) -> Run:
     """Train a model as configured, or continue an interrupted run from its last completed
-    epoch (`resume`); returns the run (its summary says how it ended)."""
+    epoch (`resume`); returns the run (its summary says how it ended).
+
+    `data` skips loading (it was loaded elsewhere), `store` overrides where the run directory
+    goes (cfg.runs_dir is still recorded), `tags` are added to the summary (e.g. a sweep id)."""
     started = time.perf_counter()
     registry = registry or plugins.registry()
     if resume is not None:
@@ -174,15 +184,15 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
             raise UsageError(f"run {resume.id} is already completed; nothing to resume")
         cfg = run_config(resume)
     assert cfg is not None
-    session = prepare(validate(cfg), registry, emit)
+    session = prepare(validate(cfg), registry, emit, data)
     if resume is None:
-        run = RunStore(cfg.runs_dir).create(cfg.model)
+        run = (store or RunStore(cfg.runs_dir)).create(cfg.model)
         run.write_config(cfg.to_dict())
         run.write_provenance(provenance(cfg, session, registry))
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
             "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
         }
         run.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
                             {"epoch": 0, "updates": 0})  # the last good state, from the start
@@ -274,11 +284,12 @@ def _loop(session: Session, run: Run, emit: EventSink,
         if data.dev is not None:
             record.update({f"dev_{k}": v for k, v in evaluate_split(session, data.dev).items()})
         record["time_s"] = round(train_time, 3)
-        # Checkpoint first: it says which epoch is complete; later records are dropped on resume.
-        run.save_checkpoint(learner.state_dict(), _optimizer_state(learner),
-                            {"epoch": epoch, "updates": len(losses)})
+        # The checkpoint goes last: it marks the epoch complete. A resume trusts it and drops
+        # any later metrics or losses, so an interruption between these writes loses nothing.
         run.save_losses(losses)
         run.append_metrics(record)
+        run.save_checkpoint(learner.state_dict(), _optimizer_state(learner),
+                            {"epoch": epoch, "updates": len(losses)})
         position.update(epoch=epoch, updates=len(losses))  # what an interruption keeps
         done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
         if data.dev is not None:

@@ -21,9 +21,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from rnnlab.api import ReportResult
-from rnnlab.events import EpochDone, Event, Note, RunFinished, RunStarted
+from rnnlab.events import CellUpdate, EpochDone, Event, Note, RunFinished, RunStarted
 from rnnlab.events import Progress as ProgressEvent
 
 
@@ -123,6 +124,56 @@ class ConsoleUI:
             self.progress.stop()
             self.progress = None
             self.tasks.clear()
+
+
+class SweepView:
+    """Renders sweep cell updates: a live table on a terminal, else a line per state change."""
+
+    STYLE = {"queued": "dim", "running": "cyan", "done": "green", "skipped": "green",
+             "failed": "red"}
+
+    def __init__(self, console: Console, total: int, title: str) -> None:
+        self.console, self.total, self.title = console, total, title
+        self.cells: dict[int, CellUpdate] = {}
+        self.live = None
+        if console.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=console, refresh_per_second=4)
+            self.live.start()
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, CellUpdate):
+            return
+        previous = self.cells.get(event.index)
+        self.cells[event.index] = event
+        if self.live is not None:
+            self.live.update(self._table())
+        elif previous is None or previous.state != event.state:
+            if event.state != "queued":
+                info = f"  {event.info}" if event.info else ""
+                self.console.print(f"[{event.index + 1}/{self.total}] {event.label}: "
+                                   f"{event.state}{info}", markup=False, highlight=False)
+
+    def _table(self) -> Table:
+        counts = {}
+        for cell in self.cells.values():
+            counts[cell.state] = counts.get(cell.state, 0) + 1
+        caption = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        table = Table(title=self.title, caption=caption)
+        for header in ("#", "cell", "state", "progress / result"):
+            table.add_column(header)
+        for index in sorted(self.cells):
+            cell = self.cells[index]
+            table.add_row(str(index + 1), Text(cell.label),
+                          Text(cell.state, style=self.STYLE.get(cell.state, "")),
+                          Text(cell.info))
+        return table
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
