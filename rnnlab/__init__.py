@@ -32,7 +32,6 @@ from rnnlab.api import (
 from rnnlab.config import TrainConfig
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
-from rnnlab.optim import NumpyOptimizer
 from rnnlab.runs import Run, RunStore, atomic_write
 
 __version__ = "0.1.0"
@@ -45,6 +44,14 @@ __all__ = [
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
     "load_learner", "load_run", "report", "resume", "train", "NumpyOptimizer", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NumpyOptimizer":  # imported on first use: `import rnnlab` stays free of NumPy
+        from rnnlab.optim import NumpyOptimizer
+
+        return NumpyOptimizer
+    raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
 
 
 def _ignore(event: Event) -> None:

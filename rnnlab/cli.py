@@ -470,8 +470,16 @@ def runs_cmd(
                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point. Command-line mistakes are one line on stderr, exit code 2."""
+    """Console-script entry point. Command-line mistakes are one line on stderr, exit code 2.
+
+    Runs use one CPU thread unless OMP_NUM_THREADS says otherwise: the models are small, and
+    the same seed then gives the same numbers on machines with any number of cores."""
+    for variable in THREAD_VARIABLES:  # before torch or NumPy load their thread pools
+        os.environ.setdefault(variable, os.environ.get("OMP_NUM_THREADS", "1"))
     try:
         code = app(args=argv, prog_name="rnnlab", standalone_mode=False)
     except typer.Abort:

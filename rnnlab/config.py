@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import UsageError
-from rnnlab.optim import OPTIMIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass

@@ -69,7 +69,7 @@ def run_dask(sweep: Sweep, jobs: int, scheduler: str | None, emit: EventSink) ->
     cluster = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout=15)
+            client = Client(scheduler, timeout=10)
         else:
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)

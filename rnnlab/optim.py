@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-OPTIMIZERS = ("sgd", "adam")
+from rnnlab.config import OPTIMIZERS
 
 
 class NumpyOptimizer:

@@ -90,7 +90,8 @@ class ConsoleUI:
         return "  ".join(parts)
 
     def _print(self, text: str) -> None:
-        (self.progress.console if self.progress else self.console).print(text, highlight=False)
+        console = self.progress.console if self.progress else self.console
+        console.print(text, highlight=False, markup=False, soft_wrap=not self.live)
 
     def _progress(self, event: ProgressEvent) -> None:
         if self.quiet:
@@ -153,7 +154,8 @@ class SweepView:
             if event.state != "queued":
                 info = f"  {event.info}" if event.info else ""
                 self.console.print(f"[{event.index + 1}/{self.total}] {event.label}: "
-                                   f"{event.state}{info}", markup=False, highlight=False)
+                                   f"{event.state}{info}", markup=False, highlight=False,
+                                   soft_wrap=True)
 
     def _table(self) -> Table:
         counts = {}

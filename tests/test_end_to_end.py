@@ -106,3 +106,20 @@ def test_baselines_recur_over_time_not_batch(model):
     flipped = x.clone()
     flipped[:, 0] += 1.0  # the first step must still matter at the last step
     assert not torch.allclose(net(flipped), together)
+
+
+@pytest.mark.parametrize("threads", [None, "2"])
+def test_the_command_line_runs_on_one_thread_unless_told(small_data, threads):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    done = subprocess.run([sys.executable, "-m", "rnnlab", "train", "lstm", "--L", "10",
+                           "--epochs", "1", "--quiet"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    run = RunStore("runs").list()[0]
+    assert json.loads((run.dir / "provenance.json").read_text())["torch_threads"] == int(
+        threads or 1)
