@@ -179,9 +179,9 @@ class ModelPlugin:
     kinds: ClassVar[tuple[str, ...]] = ("sequence",)  # data kinds the model accepts
     recipe: ClassVar[dict[str, Any]] = {}  # training defaults that differ from the homework's
     settings: ClassVar[dict[str, Setting]] = {}
-    # (setting, slow value, fast value): two forms `rnnlab report timing` compares, e.g.
-    # ("layer_out", "scalar", "vector"); they must give the same outputs.
-    timing: ClassVar[tuple[str, str, str] | None] = None
+    # (setting, slow value, fast value[, {settings both share}]): two forms that must give the
+    # same outputs, compared by `rnnlab report timing`, e.g. ("layer_out", "scalar", "vector").
+    timing: ClassVar[tuple[Any, ...] | None] = None
     # Setting variants whose gradients `rnnlab gradcheck` checks against finite differences
     # (and against the first variant trained by torch autograd). Their learners must have
     # `loss_and_gradients(x, t) -> (loss, {name: grad})` and `double()`.

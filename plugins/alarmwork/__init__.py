@@ -25,7 +25,7 @@ class Alarmwork(ModelPlugin):
         "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
                             choices=("xavier", "orthogonal", "identity")),
     }
-    timing = ("layer_out", "scalar", "vector")
+    timing = ("layer_out", "scalar", "vector", {"impl": "autograd"})
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
                  {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2})
 

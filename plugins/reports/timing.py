@@ -1,7 +1,8 @@
 """Time two forms of one model that must agree (e.g. Layer_out as loops vs as a matrix product).
 
 Both forms get the same weights and the same batch; forward passes and training steps are
-timed alternately, `repeats` times each, after a warm-up, with autograd anomaly detection off
+timed alternately (slow, fast, slow, ...), `repeats` times each, after a warm-up, with autograd
+anomaly detection off
 (it slows every op and would distort the ratio). Reported: median milliseconds per batch, the
 ratio slow/fast, and the largest absolute difference between the two forms' outputs.
 """
@@ -20,31 +21,36 @@ import rnnlab
 from rnnlab import Column, Progress, ReportRequest, ReportResult, UsageError
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def _median_ms(slow: Callable[[], Any], fast: Callable[[], Any], repeats: int
+               ) -> tuple[float, float]:
+    """Median milliseconds of each function, timed alternately so drift hits both alike."""
+    slow(), fast()  # warm-up
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        tick = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - tick)
-    return 1000 * statistics.median(times)
+        for fn, bucket in ((slow, times[0]), (fast, times[1])):
+            tick = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - tick)
+    return 1000 * statistics.median(times[0]), 1000 * statistics.median(times[1])
 
 
 def compare(model: str, L: int | None, batch_size: int, repeats: int) -> dict[str, Any]:
     """One row: the two forms of `model` timed on one batch of its default dataset."""
     plugin = rnnlab.get_plugin("model", model)
-    setting, slow_value, fast_value = plugin.timing
+    setting, slow_value, fast_value, *rest = plugin.timing
+    fixed = rest[0] if rest else {}  # settings both forms share, e.g. the same implementation
     spec, batch = rnnlab.get_plugin("dataset", plugin.data).example(L, batch_size, seed=0)
-    slow = rnnlab.build_learner(model, spec, settings={setting: slow_value})
-    fast = rnnlab.build_learner(model, spec, settings={setting: fast_value})
+    slow = rnnlab.build_learner(model, spec, settings={**fixed, setting: slow_value})
+    fast = rnnlab.build_learner(model, spec, settings={**fixed, setting: fast_value})
     fast.load_state_dict(slow.state_dict())  # same weights, so outputs must agree
     difference = float(np.max(np.abs(slow.predict(batch.x) - fast.predict(batch.x))))
     row: dict[str, Any] = {"model": model, "L": spec.length, "batch": batch_size,
                            "compare": f"{setting}: {slow_value} / {fast_value}"}
-    for name, learner in (("slow", slow), ("fast", fast)):
-        row[f"{name}_forward_ms"] = _median_ms(lambda m=learner: m.predict(batch.x), repeats)
-        row[f"{name}_step_ms"] = _median_ms(lambda m=learner: m.train_step(batch.x, batch.t),
-                                            repeats)
+    row["slow_forward_ms"], row["fast_forward_ms"] = _median_ms(
+        lambda: slow.predict(batch.x), lambda: fast.predict(batch.x), repeats)
+    row["slow_step_ms"], row["fast_step_ms"] = _median_ms(
+        lambda: slow.train_step(batch.x, batch.t), lambda: fast.train_step(batch.x, batch.t),
+        repeats)
     row["forward_ratio"] = row["slow_forward_ms"] / row["fast_forward_ms"]
     row["step_ratio"] = row["slow_step_ms"] / row["fast_step_ms"]
     row["max_abs_diff"] = difference
