@@ -32,7 +32,8 @@ from rnnlab.api import (
 from rnnlab.config import TrainConfig
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
-from rnnlab.runs import Run, RunStore, atomic_write
+from rnnlab.files import atomic_write, read_input
+from rnnlab.runs import Run, RunStore
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,8 @@ __all__ = [
     "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
-    "load_learner", "load_run", "report", "resume", "train", "NumpyOptimizer", "__version__",
+    "load_learner", "load_run", "read_input", "report", "resume", "train", "NumpyOptimizer",
+    "__version__",
 ]
 
 

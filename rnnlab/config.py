@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import UsageError
+from rnnlab.files import load_yaml
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("sgd", "adam")
@@ -107,21 +108,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML config file as a dict of known keys; errors name the file (and line)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, expected a YAML config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read config file ({exc})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise UsageError(f"{where}: invalid YAML: {problem}") from None
+    raw = load_yaml(path, "a YAML config file")
     if raw is None:
         return {}
     if not isinstance(raw, dict):

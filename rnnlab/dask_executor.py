@@ -18,7 +18,8 @@ from typing import Any
 from rnnlab import plugins
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import EventSink
-from rnnlab.runs import RunStore, atomic_write
+from rnnlab.files import atomic_write
+from rnnlab.runs import RunStore
 from rnnlab.sweep import Cell, CellUpdate, QueueSink, Sweep, _task, run_cell
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,39 +22,10 @@ from typing import Any
 import yaml
 
 from rnnlab.errors import RnnlabError, UsageError
+from rnnlab.files import atomic_write
 
 CONFIG, METRICS, SUMMARY = "config.yaml", "metrics.jsonl", "summary.json"
 CHECKPOINT, LOSSES, PROVENANCE = "model.npz", "losses.npy", "provenance.json"
-
-
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-FILE_MODE = _file_mode()  # what open() would give a new file; mkstemp alone gives 0600
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write via a temporary file in the same directory and rename: all or nothing."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise RnnlabError(f"{path}: could not be written ({exc.strerror or exc})") from exc
-        raise
 
 
 class Run:

@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rnnlab import config as cfgmod
 from rnnlab import plugins
 from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
+from rnnlab.files import load_yaml
 from rnnlab.runs import Run, RunStore
 
 SWEEP_KEYS = {"name", "seeds", "recipes"}
@@ -75,16 +74,7 @@ class Sweep:
 
 def read_spec(path: Path) -> dict[str, Any]:
     """A sweep file as a dict; errors name the file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: sweep file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, expected a YAML sweep file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise UsageError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path, "a YAML sweep file")
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a mapping of option: value or [values]")
     return raw

@@ -117,8 +117,9 @@ CASES: dict[str, Case] = {
     "yaml python tag": Case(config("epochs: !!python/object/apply:os.system ['touch pwned']\n"),
                             TRAIN_CONFIG, "c.yaml:1: invalid YAML: could not determine a "
                             "constructor for the tag"),
-    "yaml missing": Case({}, TRAIN_CONFIG, "c.yaml: config file not found"),
-    "yaml directory": Case({"c.yaml": None}, TRAIN_CONFIG, "c.yaml: is a directory"),
+    "yaml missing": Case({}, TRAIN_CONFIG, "c.yaml: file not found"),
+    "yaml directory": Case({"c.yaml": None}, TRAIN_CONFIG,
+                           "c.yaml: is a directory, expected a YAML config file"),
     # option values
     "L zero": Case({}, ["train", "lstm", "--L", "0"], "--L expects an integer >= 1, got 0"),
     "batch zero": Case({}, ["train", "lstm", "--batch-size", "0"],

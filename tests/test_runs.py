@@ -9,7 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from rnnlab.errors import RnnlabError, UsageError
-from rnnlab.runs import RunStore, atomic_write
+from rnnlab.files import atomic_write
+from rnnlab.runs import RunStore
 
 
 def test_a_crash_while_writing_leaves_the_old_file_and_no_partial(tmp_path, monkeypatch):

@@ -10,20 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab import DataError
+from rnnlab import DataError, read_input
 
 TOLERANCE = 0.005  # target vs. sum of the marked values (both have 2 decimals)
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected an adding-task CSV file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raw = read_input(path, "an adding-task CSV file")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:

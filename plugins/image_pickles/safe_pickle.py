@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab import DataError, atomic_write
+from rnnlab import DataError, atomic_write, read_input
 
 SIDE = 15
 
@@ -62,14 +62,7 @@ class ArrayUnpickler(pickle.Unpickler):
 
 def read(path: Path) -> np.ndarray:
     """Images (N, 225) scaled to [0, 1], float64; DataError names the file and the problem."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected an image pickle") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raw = read_input(path, "an image pickle")
     try:
         array = ArrayUnpickler(io.BytesIO(raw)).load()
     except pickle.UnpicklingError as exc:
