@@ -383,9 +383,13 @@ def sweep_cmd(
     view = ui.SweepView(out, len(plan.cells), f"sweep {plan.id}: {len(plan.cells)} runs")
     try:
         sweeps.run(plan, jobs=jobs, executor=executor, scheduler=scheduler, emit=view)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from rnnlab.runner import RunInterrupted, Terminated
+
         view.close()
-        raise KeyboardInterrupt("interrupted; run the same sweep again to resume it") from None
+        code = 143 if isinstance(exc, Terminated) else 130
+        raise RunInterrupted(f"sweep {plan.id} interrupted; run the same command again to "
+                             "resume it", code) from None
     finally:
         view.close()
     failed = [c for c in plan.cells if c.state == "failed"]

@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import json
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
 from rnnlab.files import load_yaml
+from rnnlab.runner import sigterm_raises
 from rnnlab.runs import Run, RunStore
 
 SWEEP_KEYS = {"name", "seeds", "recipes"}
@@ -267,13 +269,25 @@ def run_local(sweep: Sweep, jobs: int, emit: EventSink = ignore) -> None:
     context = multiprocessing.get_context("spawn")
     manager = context.Manager()
     queue = manager.Queue()
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures: dict[Future, Cell] = {
-                pool.submit(_worker, _task(sweep, c), queue, c.index, c.label): c
-                for c in pending}
+        futures: dict[Future, Cell] = {
+            pool.submit(_worker, _task(sweep, c), queue, c.index, c.label): c for c in pending}
+        with sigterm_raises():
             _collect(futures, queue, emit)
+    except KeyboardInterrupt:
+        # Stop queued cells and pass the interrupt on, so that running cells save themselves
+        # as interrupted (a terminal's Ctrl-C reaches them anyway; `kill -INT` does not).
+        for future in futures:
+            future.cancel()
+        for process in list(getattr(pool, "_processes", {}).values()):
+            try:
+                os.kill(process.pid, signal.SIGINT)
+            except (ProcessLookupError, OSError):
+                pass
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         for variable, value in saved.items():
             if value is None:
                 os.environ.pop(variable, None)

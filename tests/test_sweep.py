@@ -106,7 +106,8 @@ def test_sweep_errors_name_the_file(workdir, cli):
                                                   "--executor", "slurm").stderr
 
 
-def test_interrupted_sweep_resumes_to_the_same_store(small_data):
+@pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143)])
+def test_interrupted_sweep_resumes_to_the_same_store(small_data, how, code):
     args = [sys.executable, "-m", "rnnlab", "sweep", "--model", "simple-rnn", "--L", "10",
             "--seeds", "3", "--epochs", "30", "--jobs", "2"]
     process = subprocess.Popen(args + ["--runs-dir", "cut"], stdout=subprocess.PIPE,
@@ -117,9 +118,13 @@ def test_interrupted_sweep_resumes_to_the_same_store(small_data):
         if metrics and max(len(p.read_text().splitlines()) for p in metrics) >= 3:
             break
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+    else:
+        process.send_signal(signal.SIGTERM)  # only the sweep: it must tell the workers
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
+    assert "interrupted; run the same command again to resume it" in stderr
     statuses = [r.summary["status"] for r in RunStore("cut").list()]
     assert "interrupted" in statuses
     resumed = subprocess.run(args + ["--runs-dir", "cut"], capture_output=True, text=True)
