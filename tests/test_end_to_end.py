@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +124,19 @@ def test_the_command_line_runs_on_one_thread_unless_told(small_data, threads):
     run = RunStore("runs").list()[0]
     assert json.loads((run.dir / "provenance.json").read_text())["torch_threads"] == int(
         threads or 1)
+
+
+def test_device_cuda_without_a_gpu_is_a_clear_error(small_data, cli):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for model in ("lstm", "alarmwork"):
+        result = cli("train", model, "--L", "10", "--device", "cuda")
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            "error: --device cuda: no CUDA device is available (use --device cpu)")
+    result = cli("train", "autoenc-lite", "--device", "cuda")
+    assert result.stderr.strip() == ("error: --device cuda: model 'autoenc-lite' runs on the "
+                                     "CPU only")
+    assert not Path("runs").exists()
