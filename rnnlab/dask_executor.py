@@ -20,7 +20,7 @@ from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import EventSink
 from rnnlab.files import atomic_write
 from rnnlab.runs import RunStore
-from rnnlab.sweep import Cell, CellUpdate, QueueSink, Sweep, _task, run_cell
+from rnnlab.sweep import Cell, CellUpdate, QueueSink, Sweep, run_cell, task_for
 
 
 class _DaskQueue:
@@ -79,26 +79,23 @@ def run_dask(sweep: Sweep, jobs: int, scheduler: str | None, emit: EventSink) ->
         raise RnnlabError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     try:
         registry = plugins.registry()
-        datasets: dict[str, Any] = {}
-        for cell in pending:  # load each dataset here once and send it to every worker
+        datasets: dict[str, Any] = {}  # each dataset is loaded here once, sent to every worker
+        queue_name = f"rnnlab-{sweep.id}-{uuid.uuid4().hex[:8]}"
+        queue = Queue(queue_name, client=client)
+        futures = {}
+        for cell in pending:
             cfg = cell.config
             key = json.dumps([cfg.data, cfg.L, cfg.data_dir, cfg.settings], sort_keys=True)
             if key not in datasets:
                 datasets[key] = client.scatter(runner.load_data(cfg, registry),
                                                broadcast=True)
-            cell.info = key
-        queue_name = f"rnnlab-{sweep.id}-{uuid.uuid4().hex[:8]}"
-        queue = Queue(queue_name, client=client)
-        futures = {}
-        for cell in pending:
-            task = _task(sweep, cell)
+            task = task_for(sweep, cell)
             if cell.resume:  # the worker has no access to this disk: send the run along
                 folder = Path(cell.resume)
                 task.update(resume_id=folder.name, resume_files={
                     p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
-            future = client.submit(remote_cell, task, datasets[cell.info], queue_name,
-                                   cell.index, cell.label, pure=False)
-            cell.info = ""
+            future = client.submit(remote_cell, task, datasets[key], queue_name, cell.index,
+                                   cell.label, pure=False)
             futures[future] = cell
         _wait(futures, queue, RunStore(sweep.runs_dir), emit)
     finally:

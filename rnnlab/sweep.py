@@ -219,7 +219,8 @@ def run_cell(task: dict[str, Any], emit: EventSink = ignore) -> dict[str, Any]:
         return {"status": "failed", "info": message}
 
 
-def _task(sweep: Sweep, cell: Cell) -> dict[str, Any]:
+def task_for(sweep: Sweep, cell: Cell) -> dict[str, Any]:
+    """What a worker needs to run a cell (plain data, picklable)."""
     return {"config": cell.config.to_dict(), "key": cell.key, "recipe": cell.recipe,
             "sweep": sweep.id, "resume": cell.resume}
 
@@ -272,7 +273,7 @@ def run_local(sweep: Sweep, jobs: int, emit: EventSink = ignore) -> None:
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     try:
         futures: dict[Future, Cell] = {
-            pool.submit(_worker, _task(sweep, c), queue, c.index, c.label): c for c in pending}
+            pool.submit(_worker, task_for(sweep, c), queue, c.index, c.label): c for c in pending}
         with sigterm_raises():
             _collect(futures, queue, emit)
     except KeyboardInterrupt:
