@@ -114,11 +114,16 @@ def main_options(
 @app.command("plugins")
 @handles_errors
 def plugins_cmd(
+    name: Annotated[str | None, typer.Argument(
+        help="Show one plugin's settings (--set KEY=VALUE) and recipe.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List installed model, dataset and report plugins and whether they load."""
     from rnnlab import ui
 
+    if name is not None:
+        show_plugin(name, as_json)
+        return
     infos = registry().load_all()
     rows = [{"kind": i.kind, "name": i.name, "distribution": i.dist, "version": i.version,
              "status": i.status, "summary": i.summary, "error": i.reason or None}
@@ -132,6 +137,39 @@ def plugins_cmd(
     out.print(ui.simple_table("rnnlab plugins",
                               ["kind", "name", "distribution", "version", "status", "summary"],
                               cells))
+
+
+def show_plugin(name: str, as_json: bool) -> None:
+    """The settings and recipe of every plugin called `name` (a model and a report may share)."""
+    from rnnlab import ui
+
+    reg = registry()
+    found = []
+    for kind in plugins.GROUPS:
+        try:
+            found.append((kind, reg.get(kind, name)))
+        except UsageError:
+            continue
+    if not found:
+        reg.find("model", name)  # raises the did-you-mean error
+    details = [{"kind": kind, "name": name, "summary": obj.summary,
+                "recipe": dict(getattr(obj, "recipe", {}) or {}),
+                "settings": {key: {"default": st.default, "choices": list(st.choices or []),
+                                   "help": st.help} for key, st in obj.settings.items()}}
+               for kind, obj in found]
+    if as_json:
+        out.print_json(json.dumps(details, default=str))
+        return
+    for d in details:
+        out.print(f"{d['kind']} {d['name']}: {d['summary']}", markup=False)
+        if d["recipe"]:
+            out.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
+                      markup=False)
+        rows = [[key, str(st["default"]), "|".join(map(str, st["choices"])) or "-", st["help"]]
+                for key, st in d["settings"].items()]
+        if rows:
+            out.print(ui.simple_table("settings (--set KEY=VALUE)",
+                                      ["key", "default", "choices", "meaning"], rows))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,7 +237,7 @@ def train_cmd(
                         ] = None,
     runs_dir: Annotated[str | None, typer.Option(help="Run store directory [runs].")] = None,
     sets: Annotated[list[str] | None, typer.Option(
-        "--set", help="Model or dataset setting KEY=VALUE (see `rnnlab plugins`).")] = None,
+        "--set", help="Model or dataset setting KEY=VALUE (see `rnnlab plugins NAME`).")] = None,
     print_config: Annotated[bool, typer.Option(
         help="Print the resolved configuration and exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

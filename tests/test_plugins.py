@@ -129,3 +129,16 @@ def test_listing_plugins_does_not_import_torch_or_plugin_internals(workdir):
                               capture_output=True, text=True, timeout=120)
     assert help_out.returncode == 0
     assert " torch" not in help_out.stderr
+
+
+def test_one_plugins_settings_and_recipe(workdir, cli):
+    shown = json.loads(cli("plugins", "autoenc-lite", "--json").stdout)
+    assert [(d["kind"], d["name"]) for d in shown] == [("model", "autoenc-lite")]
+    assert shown[0]["recipe"]["updates"] == 1000
+    assert shown[0]["settings"]["layer_in"] == {
+        "default": "vector", "choices": ["vector", "scalar"],
+        "help": shown[0]["settings"]["layer_in"]["help"]}
+    text = cli("plugins", "images").stdout
+    assert "settings (--set KEY=VALUE)" in text and "train" in text
+    missing = cli("plugins", "alarmwrk")
+    assert missing.exit_code == 2 and "did you mean 'alarmwork'" in missing.stderr
