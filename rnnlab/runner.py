@@ -143,17 +143,26 @@ class RunInterrupted(KeyboardInterrupt):
         self.message, self.exit_code = message, exit_code
 
 
+_stop_signals: list[int] = []  # SIGTERMs received: the run stops at the next batch
+
+
+def request_stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
+    """A signal handler: ask the running training to stop, save and mark itself interrupted.
+    It only sets a flag; the loop acts on it between batches, never in the middle of I/O."""
+    _stop_signals.append(signum)
+
+
+def stop_requested() -> bool:
+    return bool(_stop_signals)
+
+
 @contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """Within the block, SIGTERM raises Terminated (only the main thread can set handlers)."""
+def sigterm_stops() -> Iterator[None]:
+    """Within the block, SIGTERM asks for a stop (only the main thread can set handlers)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, request_stop)
     try:
         yield
     finally:
@@ -206,30 +215,51 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
     run.write_summary(summary)
     emit(RunStarted(run.id, run.dir, cfg.to_dict()))
     try:
-        with sigterm_raises():
+        with sigterm_stops():
             summary.update(_loop(session, run, emit, position))
             summary["test"] = evaluate_split(session, session.data.test)
             summary["status"] = "completed"
             run.write_summary(summary)
             summary["files"] = _after_training(session, run, emit)
     except KeyboardInterrupt as exc:
-        code, name = (143, "SIGTERM") if isinstance(exc, Terminated) else (130, "SIGINT")
-        message = (f"interrupted by {name}; run {run.id} is saved after epoch "
-                   f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
-        summary.update(status="interrupted", reason=message, epochs=position["epoch"],
-                       updates=position["updates"])
+        with signals_held():  # a second Ctrl-C must not cut the saving short
+            code, name = (143, "SIGTERM") if isinstance(exc, Terminated) else (130, "SIGINT")
+            message = (f"interrupted by {name}; run {run.id} is saved after epoch "
+                       f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
+            summary.update(status="interrupted", reason=message, epochs=position["epoch"],
+                           updates=position["updates"])
+            _finish(run, summary, started, emit)
         raise RunInterrupted(message, code) from None
     except Exception as exc:
         summary.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+        _finish(run, summary, started, emit)
         raise
-    finally:
-        summary["wall_time_s"] = round(time.perf_counter() - started, 3)
-        try:
-            run.write_summary(summary)
-        except RnnlabError:  # e.g. the disk is full: the error being raised says more
-            pass
-        emit(RunFinished(run.id, run.dir, summary))
+    _finish(run, summary, started, emit)
     return run
+
+
+def _finish(run: Run, summary: dict[str, Any], started: float, emit: EventSink) -> None:
+    summary["wall_time_s"] = round(time.perf_counter() - started, 3)
+    try:
+        run.write_summary(summary)
+    except RnnlabError:  # e.g. the disk is full: the error being raised says more
+        pass
+    emit(RunFinished(run.id, run.dir, summary))
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM are ignored (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT,
+                                                                      signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _optimizer_state(learner: Learner) -> dict[str, Any]:
@@ -270,6 +300,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
         tick = time.perf_counter()
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
+            if _stop_signals:
+                raise Terminated()
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "

@@ -23,7 +23,9 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,6 @@ from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
 from rnnlab.files import load_yaml
-from rnnlab.runner import sigterm_raises
 from rnnlab.runs import Run, RunStore
 
 SWEEP_KEYS = {"name", "seeds", "recipes"}
@@ -247,7 +248,20 @@ def epoch_info(event: EpochDone) -> str:
     return ", ".join([where, *dev])
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the sweep (an interrupt inside multiprocessing's own locks can
+    deadlock the pool); the sweep sends SIGTERM, which stops a run between two batches."""
+    from rnnlab import runner
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, runner.request_stop)
+
+
 def _worker(task: dict[str, Any], queue: Any, index: int, label: str) -> dict[str, Any]:
+    from rnnlab import runner
+
+    if runner.stop_requested():  # the sweep is stopping: start nothing new
+        return {"status": "queued", "info": ""}
     return run_cell(task, QueueSink(queue, index, label))
 
 
@@ -270,20 +284,21 @@ def run_local(sweep: Sweep, jobs: int, emit: EventSink = ignore) -> None:
     context = multiprocessing.get_context("spawn")
     manager = context.Manager()
     queue = manager.Queue()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init)
     try:
         futures: dict[Future, Cell] = {
-            pool.submit(_worker, task_for(sweep, c), queue, c.index, c.label): c for c in pending}
-        with sigterm_raises():
+            pool.submit(_worker, task_for(sweep, c), queue, c.index, c.label): c
+            for c in pending}
+        with _sigterm_interrupts():
             _collect(futures, queue, emit)
     except KeyboardInterrupt:
-        # Stop queued cells and pass the interrupt on, so that running cells save themselves
-        # as interrupted (a terminal's Ctrl-C reaches them anyway; `kill -INT` does not).
+        # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
+        # they save themselves as interrupted and the next sweep resumes them.
         for future in futures:
             future.cancel()
         for process in list(getattr(pool, "_processes", {}).values()):
             try:
-                os.kill(process.pid, signal.SIGINT)
+                os.kill(process.pid, signal.SIGTERM)
             except (ProcessLookupError, OSError):
                 pass
         raise
@@ -328,6 +343,21 @@ def _drain(queue: Any, futures: dict[Any, Cell], emit: EventSink) -> None:
             return
         if update.index in running:
             emit(update)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """In the sweep's own process, SIGTERM interrupts waiting as Ctrl-C does."""
+    from rnnlab.runner import Terminated
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
