@@ -226,6 +226,9 @@ def train_cmd(
         help="Clip the gradient's global L2 norm to this (Pascanu et al. 2013).")] = None,
     shuffle: Annotated[bool | None, typer.Option(
         "--shuffle/--no-shuffle", help="New seeded batch order every epoch [no].")] = None,
+    lr_schedule: Annotated[str | None, typer.Option(
+        help="constant|cosine|step: cosine decays the learning rate to ~0 over the epochs, "
+             "step divides it by 10 for the last fifth [constant].")] = None,
     hidden: Annotated[int | None, typer.Option(help="Hidden units P [50].")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for init and batch order [0].")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda [auto].")] = None,
@@ -268,8 +271,8 @@ def train_cmd(
     options: dict[str, Any] = {
         "data": data, "L": L, "epochs": epochs, "updates": updates, "batch_size": batch_size,
         "lr": lr, "momentum": momentum, "optimizer": optimizer, "clip_grad": clip_grad,
-        "shuffle": shuffle, "hidden": hidden, "seed": seed, "device": device,
-        "data_dir": data_dir, "runs_dir": runs_dir,
+        "shuffle": shuffle, "lr_schedule": lr_schedule, "hidden": hidden, "seed": seed,
+        "device": device, "data_dir": data_dir, "runs_dir": runs_dir,
     }
     if early_stop is not None:
         try:

@@ -17,6 +17,7 @@ from rnnlab.files import load_yaml
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("sgd", "adam")
+LR_SCHEDULES = ("constant", "cosine", "step")
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainConfig:
     optimizer: str = "sgd"  # sgd | adam
     clip_grad: float | None = None  # clip the gradient's global L2 norm to this
     shuffle: bool = False  # a new batch order every epoch (seeded)
+    lr_schedule: str = "constant"  # constant | cosine | step (see epoch_lr)
     hidden: int = 50
     seed: int = 0
     device: str = "auto"
@@ -52,9 +54,9 @@ TYPES: dict[str, tuple[type, bool]] = {
     "model": (str, False), "data": (str, False), "L": (int, True), "epochs": (int, False),
     "updates": (int, True), "batch_size": (int, False), "lr": (float, False),
     "momentum": (float, False), "optimizer": (str, False), "clip_grad": (float, True),
-    "shuffle": (bool, False), "hidden": (int, False), "seed": (int, False),
-    "device": (str, False), "early_stop": (float, True), "data_dir": (str, False),
-    "runs_dir": (str, False), "settings": (dict, False),
+    "shuffle": (bool, False), "lr_schedule": (str, False), "hidden": (int, False),
+    "seed": (int, False), "device": (str, False), "early_stop": (float, True),
+    "data_dir": (str, False), "runs_dir": (str, False), "settings": (dict, False),
 }
 
 
@@ -94,6 +96,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         ("--device", cfg.device in DEVICES, "one of " + "|".join(DEVICES), cfg.device),
         ("--optimizer", cfg.optimizer in OPTIMIZERS, "one of " + "|".join(OPTIMIZERS),
          cfg.optimizer),
+        ("--lr-schedule", cfg.lr_schedule in LR_SCHEDULES, "one of " + "|".join(LR_SCHEDULES),
+         cfg.lr_schedule),
         ("--clip-grad", cfg.clip_grad is None or (math.isfinite(cfg.clip_grad)
                                                   and cfg.clip_grad > 0),
          "a number > 0", cfg.clip_grad),
@@ -104,6 +108,17 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         if not ok:
             raise UsageError(f"{option} expects {expected}, got {value}")
     return cfg
+
+
+def epoch_lr(cfg: TrainConfig, stage: int, stages: int) -> float:
+    """The learning rate of stage (epoch) 1..stages. cosine: lr * (1 + cos(pi (s-1)/S)) / 2,
+    from lr in the first epoch to nearly 0 in the last (Loshchilov & Hutter 2017); step: lr
+    for the first 80% of the epochs, lr / 10 for the rest."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * (1 + math.cos(math.pi * (stage - 1) / stages)) / 2
+    if cfg.lr_schedule == "step" and stage > int(0.8 * stages):
+        return cfg.lr / 10
+    return cfg.lr
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

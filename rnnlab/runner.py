@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnlab import plugins
 from rnnlab.api import Data, DataRequest, DataSpec, Learner, Split
-from rnnlab.config import TrainConfig, merge, validate
+from rnnlab.config import TrainConfig, epoch_lr, merge, validate
 from rnnlab.errors import PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
 from rnnlab.runs import Run, RunStore
@@ -65,6 +65,9 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
     if isinstance(built, Learner):
         if cfg.device == "cuda":
             raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
+        if cfg.lr_schedule != "constant" and not hasattr(built, "set_lr"):
+            raise UsageError(f"--lr-schedule {cfg.lr_schedule}: model '{cfg.model}' cannot "
+                             "change its learning rate (its learner has no set_lr)")
         return built, "cpu"
     if not isinstance(built, torch.nn.Module):
         raise PluginError(
@@ -158,7 +161,9 @@ def stop_requested() -> bool:
 
 @contextmanager
 def sigterm_stops() -> Iterator[None]:
-    """Within the block, SIGTERM asks for a stop (only the main thread can set handlers)."""
+    """Within the block, SIGTERM asks for a stop (only the main thread can set handlers).
+    The outermost block clears the request when it ends, so a later run starts afresh; a
+    sweep worker, whose handler was already set, keeps it and starts no further cell."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -167,6 +172,8 @@ def sigterm_stops() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous is not request_stop:
+            _stop_signals.clear()
 
 
 def run_config(run: Run) -> TrainConfig:
@@ -297,6 +304,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
     for epoch, batches in enumerate(stages, start=1):
         if epoch <= position["epoch"]:
             continue
+        if cfg.lr_schedule != "constant":
+            learner.set_lr(epoch_lr(cfg, epoch, len(stages)))  # type: ignore[attr-defined]
         tick = time.perf_counter()
         epoch_losses = []
         for b, index in enumerate(batches, start=1):

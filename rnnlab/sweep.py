@@ -155,6 +155,8 @@ def build(spec: dict[str, Any], registry: plugins.Registry, *, where: str = "swe
 def cell_key(cfg: TrainConfig, recipe: str) -> str:
     """A stable id of what the cell computes (paths and device do not change results)."""
     d = {k: v for k, v in cfg.to_dict().items() if k not in ("runs_dir", "data_dir", "device")}
+    if d.get("lr_schedule") == "constant":
+        del d["lr_schedule"]  # added later: at its default it leaves existing keys unchanged
     text = json.dumps([recipe, d], sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 

@@ -35,6 +35,11 @@ class TorchLearner:
         self.clip_grad = config.clip_grad
         self.loss_fn = torch.nn.MSELoss()
 
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the following updates (--lr-schedule)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         dtype = next(self.module.parameters()).dtype
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device, dtype)

@@ -3,6 +3,8 @@ shuffling, for torch models and NumPy learners alike."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -90,3 +92,77 @@ def test_recipe_option_errors(workdir, cli):
         "train", "lstm", "--clip-grad", "0").stderr
     assert "setting 'rec_init' expects one of" in cli(
         "train", "lstm", "--set", "rec_init=zeros").stderr
+
+
+def test_schedule_values():
+    from rnnlab.config import TrainConfig, epoch_lr
+
+    cosine = TrainConfig(lr=0.1, epochs=4, lr_schedule="cosine")
+    assert [epoch_lr(cosine, e, 4) for e in (1, 2, 3, 4)] == pytest.approx(
+        [0.1, 0.0853553, 0.05, 0.0146447], abs=1e-7)
+    step = TrainConfig(lr=0.1, epochs=10, lr_schedule="step")
+    assert [epoch_lr(step, e, 10) for e in (1, 8, 9, 10)] == pytest.approx([0.1, 0.1, 0.01, 0.01])
+    assert [epoch_lr(TrainConfig(lr=0.1), e, 4) for e in (1, 4)] == [0.1, 0.1]
+
+
+@pytest.mark.parametrize("model,settings", [("simple-rnn", {}), ("alarmwork", {"impl": "bptt"}),
+                                            ("alarmwork", {"impl": "autograd"})])
+def test_cosine_schedule_lowers_the_rate_after_the_first_epoch(small_data, model, settings):
+    runs = [rnnlab.train(model, L=10, epochs=2, early_stop=None, lr_schedule=schedule,
+                         settings=settings) for schedule in ("constant", "cosine")]
+    n = len(runs[0].losses()) // 2
+    np.testing.assert_array_equal(runs[0].losses()[:n], runs[1].losses()[:n])  # epoch 1: lr
+    assert not np.array_equal(runs[0].losses()[n:], runs[1].losses()[n:])  # epoch 2: lr / 2
+
+
+def test_bptt_and_autograd_agree_under_the_cosine_schedule(small_data):
+    a, b = (rnnlab.train("alarmwork", L=10, epochs=3, optimizer="adam", lr=0.003,
+                         lr_schedule="cosine", early_stop=None, settings={"impl": impl})
+            for impl in ("bptt", "autograd"))
+    for ma, mb in zip(a.metrics, b.metrics, strict=True):
+        assert ma["train_loss"] == pytest.approx(mb["train_loss"], rel=1e-4)
+
+
+def test_a_resumed_cosine_run_continues_the_schedule(small_data):
+    from rnnlab import runner
+    from rnnlab.events import EpochDone
+
+    def stop_after_epoch_2(event):
+        if isinstance(event, EpochDone) and event.epoch == 2:
+            runner.request_stop()
+
+    options = dict(L=10, epochs=4, optimizer="adam", lr=0.01, lr_schedule="cosine",
+                   early_stop=None)
+    with pytest.raises(runner.RunInterrupted):
+        rnnlab.train("simple-rnn", emit=stop_after_epoch_2, **options)
+    interrupted = rnnlab.list_runs()[0]
+    assert interrupted.summary["epochs"] == 2
+    resumed = runner.train(resume=interrupted)
+    whole = rnnlab.train("simple-rnn", **options)
+    np.testing.assert_array_equal(resumed.losses(), whole.losses())
+    assert resumed.summary["test"] == whole.summary["test"]
+
+
+def test_schedule_errors(small_data, cli, fake_dist):
+    result = cli("train", "lstm", "--lr-schedule", "linear")
+    assert result.exit_code == 2
+    assert "--lr-schedule expects one of constant|cosine|step, got linear" in result.stderr
+    from test_bptt import WRONG  # a NumPy learner without set_lr
+
+    fake_dist("rnnlab-linear", {"rnnlab.models": {"linear": "linear_mod:Plugin"}},
+              {"linear_mod": WRONG.replace("{factor}", "1")})
+    result = cli("train", "linear", "--L", "10", "--lr-schedule", "cosine")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --lr-schedule cosine: model 'linear' cannot change "
+                                     "its learning rate (its learner has no set_lr)")
+    assert not Path("runs").exists()  # nothing written
+
+
+def test_a_schedule_left_at_constant_keeps_existing_sweep_cells():
+    from rnnlab.config import TrainConfig
+    from rnnlab.sweep import cell_key
+
+    cfg = TrainConfig(model="alarmwork", L=200, seed=3)
+    assert cell_key(cfg, "homework") == "3489738ad880"  # the key from before lr_schedule existed
+    cfg.lr_schedule = "step"
+    assert cell_key(cfg, "homework") != "3489738ad880"

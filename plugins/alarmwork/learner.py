@@ -39,6 +39,10 @@ class BPTTLearner:
                  for i in range(0, len(x), chunk)]
         return np.concatenate(parts)
 
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the following updates (--lr-schedule)."""
+        self.optimizer.lr = lr
+
     def optimizer_state(self) -> dict[str, np.ndarray]:
         """The optimizer's buffers (momentum, Adam moments), for resuming."""
         return self.optimizer.state()

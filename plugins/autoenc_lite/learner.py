@@ -31,6 +31,10 @@ class AutoEncLearner:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.forward(x)[0]
 
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the following updates (--lr-schedule)."""
+        self.optimizer.lr = lr
+
     def optimizer_state(self) -> dict[str, np.ndarray]:
         """The optimizer's buffers (momentum, Adam moments), for resuming."""
         return self.optimizer.state()
