@@ -44,15 +44,15 @@ __all__ = [
     "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
     "load_learner", "load_run", "read_input", "report", "resume", "train", "NumpyOptimizer",
-    "__version__",
+    "NumpyOptimized", "__version__",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "NumpyOptimizer":  # imported on first use: `import rnnlab` stays free of NumPy
-        from rnnlab.optim import NumpyOptimizer
+    if name in ("NumpyOptimizer", "NumpyOptimized"):  # on first use: `import rnnlab` stays
+        from rnnlab import optim  # free of NumPy
 
-        return NumpyOptimizer
+        return getattr(optim, name)
     raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")
 
 

@@ -72,3 +72,21 @@ class NumpyOptimizer:
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         self.buffers = {k: np.array(v) for k, v in state.items()}
+
+
+class NumpyOptimized:
+    """Base for a NumPy learner that updates through `self.optimizer` (a NumpyOptimizer):
+    gives it learning-rate schedules and resuming with the optimizer's state."""
+
+    optimizer: NumpyOptimizer
+
+    def set_lr(self, lr: float) -> None:
+        """The learning rate of the following updates (--lr-schedule)."""
+        self.optimizer.lr = lr
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """The optimizer's buffers (momentum, Adam moments), for resuming."""
+        return self.optimizer.state()
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        self.optimizer.load_state(state)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab import NumpyOptimizer
+from rnnlab import NumpyOptimized, NumpyOptimizer
 from rnnlab_plugins.alarmwork import bptt
 
 
-class BPTTLearner:
+class BPTTLearner(NumpyOptimized):
     def __init__(self, params: dict[str, np.ndarray], optimizer: NumpyOptimizer,
                  checkpoint_every: int = 0) -> None:
         self.params = {name: np.array(params[name]) for name in bptt.NAMES}
@@ -38,17 +38,6 @@ class BPTTLearner:
         parts = [bptt.forward(self.params, x[i : i + chunk], bptt.Workspace())[0]
                  for i in range(0, len(x), chunk)]
         return np.concatenate(parts)
-
-    def set_lr(self, lr: float) -> None:
-        """The learning rate of the following updates (--lr-schedule)."""
-        self.optimizer.lr = lr
-
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The optimizer's buffers (momentum, Adam moments), for resuming."""
-        return self.optimizer.state()
-
-    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        self.optimizer.load_state(state)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in self.params.items()}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab import NumpyOptimizer
+from rnnlab import NumpyOptimized, NumpyOptimizer
 from rnnlab_plugins.autoenc_lite.net import TRAINABLE, AutoEncNetLite
 
 
-class AutoEncLearner:
+class AutoEncLearner(NumpyOptimized):
     def __init__(self, D: int, P: int, seed: int, optimizer: NumpyOptimizer,
                  layer_in: str = "vector") -> None:
         self.net = AutoEncNetLite(D, P, seed=seed, layer_in=layer_in)
@@ -30,17 +30,6 @@ class AutoEncLearner:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.net.forward(x)[0]
-
-    def set_lr(self, lr: float) -> None:
-        """The learning rate of the following updates (--lr-schedule)."""
-        self.optimizer.lr = lr
-
-    def optimizer_state(self) -> dict[str, np.ndarray]:
-        """The optimizer's buffers (momentum, Adam moments), for resuming."""
-        return self.optimizer.state()
-
-    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        self.optimizer.load_state(state)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: self.net.w[name].copy() for name in TRAINABLE}
