@@ -13,6 +13,7 @@ import numpy as np
 from rnnlab import DataError, read_input
 
 TOLERANCE = 0.005  # target vs. sum of the marked values (both have 2 decimals)
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # larger magnitudes become inf in training
 
 
 def _lines(path: Path) -> list[str]:
@@ -49,9 +50,17 @@ def _numbers(path: Path, lines: list[str], first_line: int) -> np.ndarray:
                     lineno = first_line + 3 * i
                     raise DataError(f"{path}:{lineno}: '{field[:20]}' is not a number") from None
         raise DataError(f"{path}: cannot parse the numbers")  # pragma: no cover
-    bad = np.nonzero(~np.isfinite(out).all(axis=1))[0]
+    # Finite in float64 is not enough: the model casts to float32, where 1e39 becomes inf.
+    # NaN and inf fail this comparison too, so one vectorised test finds every bad row.
+    fits = np.abs(out) <= FLOAT32_MAX
+    bad = np.nonzero(~fits.all(axis=1))[0]
     if bad.size:
-        raise DataError(f"{path}:{first_line + 3 * bad[0]}: non-finite value")
+        row = out[bad[0]]
+        where = f"{path}:{first_line + 3 * bad[0]}"
+        if not np.isfinite(row).all():
+            raise DataError(f"{where}: non-finite value")
+        raise DataError(f"{where}: value {row[np.argmin(fits[bad[0]])]:g} is outside the "
+                        "float32 range")
     return out
 
 
