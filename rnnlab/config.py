@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rnnlab.errors import UsageError
-from rnnlab.files import load_yaml
+from rnnlab.files import dump_yaml, load_yaml, short
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("sgd", "adam")
@@ -79,7 +77,12 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
     if not ok:
         names = {int: "an integer", float: "a number", str: "a string", dict: "a mapping",
                  bool: "true or false"}
-        raise UsageError(f"{prefix}'{key}' expects {names[kind]}, got {value!r}")
+        raise UsageError(f"{prefix}'{key}' expects {names[kind]}, got {short(value)}")
+    if kind is float and isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # YAML reads 0xfff... (any length) as an int
+            raise UsageError(f"{prefix}'{key}' is too large: {short(value)}") from None
     return float(value) if kind is float else value
 
 
@@ -135,7 +138,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
             name = "settings"
         if name not in FIELDS:
             known = ", ".join(k for k in FIELDS if k not in ("model",))
-            raise UsageError(f"{path}: unknown key '{key}' (expected one of: {known}, set)")
+            raise UsageError(f"{path}: unknown key {short(key)} (expected one of: {known}, set)")
         out[name] = coerce(name, value, str(path))
     return out
 
@@ -166,7 +169,7 @@ def resolve_settings(
         if key not in known:
             labels = " and ".join(label for label, _ in declared)
             keys = ", ".join(sorted(known)) or "none"
-            raise UsageError(f"unknown setting '{key}' for {labels} (known: {keys})")
+            raise UsageError(f"unknown setting {short(key)} for {labels} (known: {keys})")
         out[key] = known[key].parse(key, raw)
     return out
 
@@ -184,7 +187,7 @@ def merge(*layers: dict[str, Any]) -> TrainConfig:
 
 
 def to_yaml(cfg: TrainConfig) -> str:
-    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+    return dump_yaml(cfg.to_dict())
 
 
 def resolve(
