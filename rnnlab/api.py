@@ -87,22 +87,28 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class Data:
-    """Loaded data. `dev` may be None (then there is no per-epoch evaluation or early stop)."""
+    """Loaded data. `dev` may be None (then there is no per-epoch evaluation or early stop).
+
+    `files` maps each split to the file it was read from: the run records their paths and
+    content hashes, and resume and eval refuse to go on if the files are missing or changed."""
 
     spec: DataSpec
     train: Split
     test: Split
     dev: Split | None = None
     source: str = ""
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DataRequest:
-    """What the runner asks a dataset for. `settings` holds the dataset's resolved settings."""
+    """What the runner asks a dataset for. `settings` holds the dataset's resolved settings.
+    With `generate` False (resume, eval) missing files are an error, never generated."""
 
     L: int | None
     data_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
+    generate: bool = True
 
 
 @dataclass(frozen=True)

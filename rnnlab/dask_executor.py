@@ -12,6 +12,7 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import EventSink
 from rnnlab.files import atomic_write
 from rnnlab.runs import RunStore
-from rnnlab.sweep import Cell, CellUpdate, QueueSink, Sweep, run_cell, task_for
+from rnnlab.sweep import Cell, QueueSink, Sweep, finish, run_cell, task_for, worker_failed
 
 
 class _DaskQueue:
@@ -51,22 +52,19 @@ def remote_cell(task: dict[str, Any], data: Any, queue: str, index: int, label: 
         result = run_cell(task, QueueSink(_DaskQueue(queue), index, label))
         if "dir" in result:
             folder = Path(result.pop("dir"))
-            result["files"] = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+            result["files"] = {p.name: p.read_bytes() for p in folder.iterdir()
+                               if p.is_file() and not p.name.startswith(".")}
         return result
 
 
-def run_dask(sweep: Sweep, jobs: int, scheduler: str | None, emit: EventSink) -> None:
+def run_dask(sweep: Sweep, cells: list[Cell], jobs: int, scheduler: str | None,
+             emit: EventSink, finished: Callable[[Cell], None] = lambda cell: None) -> None:
     try:
         from distributed import Client, LocalCluster, Queue
     except ImportError:
         raise UsageError("--executor dask needs Dask: pip install 'rnnlab[dask]'") from None
     from rnnlab import runner
 
-    for cell in sweep.cells:
-        emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
-    pending = [c for c in sweep.cells if c.state == "queued"]
-    if not pending:
-        return
     cluster = None
     try:
         if scheduler:
@@ -83,28 +81,32 @@ def run_dask(sweep: Sweep, jobs: int, scheduler: str | None, emit: EventSink) ->
         queue_name = f"rnnlab-{sweep.id}-{uuid.uuid4().hex[:8]}"
         queue = Queue(queue_name, client=client)
         futures = {}
-        for cell in pending:
+        for cell in cells:
             cfg = cell.config
             key = json.dumps([cfg.data, cfg.L, cfg.data_dir, cfg.settings], sort_keys=True)
             if key not in datasets:
-                datasets[key] = client.scatter(runner.load_data(cfg, registry),
-                                               broadcast=True)
+                data = runner.load_data(cfg, registry)
+                record = runner.data_record(data, cfg.data_dir)  # hashed here, where files are
+                datasets[key] = (client.scatter(data, broadcast=True), record)
             task = task_for(sweep, cell)
+            task["data_files"] = datasets[key][1]
             if cell.resume:  # the worker has no access to this disk: send the run along
                 folder = Path(cell.resume)
                 task.update(resume_id=folder.name, resume_files={
-                    p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
-            future = client.submit(remote_cell, task, datasets[key], queue_name, cell.index,
+                    p.name: p.read_bytes() for p in folder.iterdir()
+                    if p.is_file() and not p.name.startswith(".")})
+            future = client.submit(remote_cell, task, datasets[key][0], queue_name, cell.index,
                                    cell.label, pure=False)
             futures[future] = cell
-        _wait(futures, queue, RunStore(sweep.runs_dir), emit)
+        _wait(futures, queue, RunStore(sweep.runs_dir), emit, finished)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def _wait(futures: dict[Any, Cell], queue: Any, store: RunStore, emit: EventSink) -> None:
+def _wait(futures: dict[Any, Cell], queue: Any, store: RunStore, emit: EventSink,
+          finished: Callable[[Cell], None]) -> None:
     waiting = dict(futures)
     while waiting:
         try:
@@ -118,14 +120,12 @@ def _wait(futures: dict[Any, Cell], queue: Any, store: RunStore, emit: EventSink
             try:
                 result = future.result()
             except Exception as exc:
-                result = {"status": "failed", "info": f"worker failed: {type(exc).__name__}: "
-                                                      f"{' '.join(str(exc).split())}"}
+                result = worker_failed(exc)
             if "files" in result:  # the run comes home
                 folder = store.root / result["run_id"]
                 folder.mkdir(parents=True, exist_ok=True)
                 for name, payload in result.pop("files").items():
                     atomic_write(folder / name, payload)
-            cell.state, cell.info = result["status"], result["info"]
-            cell.run_id = result.get("run_id", cell.run_id)
-            emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+            finish(cell, result, emit)
+            finished(cell)
         time.sleep(0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import math
 import platform
 import signal
@@ -21,11 +23,13 @@ import numpy as np
 from rnnlab import plugins
 from rnnlab.api import Data, DataRequest, DataSpec, Learner, Split
 from rnnlab.config import TrainConfig, epoch_lr, merge, validate
-from rnnlab.errors import PluginError, RnnlabError, UsageError
+from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
+from rnnlab.locks import Locked, describe
 from rnnlab.runs import Run, RunStore
 
 EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
+LOCK_WAIT = 2.0  # seconds to wait for a run's lock (a reader's brief look may hold it)
 
 
 @dataclass
@@ -40,9 +44,81 @@ class Session:
     device: str
 
 
-def load_data(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore) -> Data:
-    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings)
+def load_data(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
+              generate: bool = True) -> Data:
+    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings,
+                          generate=generate)
     return registry.get("dataset", cfg.data).load(request, emit)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return digest.hexdigest(), size
+
+
+def data_record(data: Data, data_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """{split: {path, relative, sha256, bytes}} of the files `data` was read from; `relative`
+    (to the data directory) lets `--data-dir` point at a moved copy."""
+    root = Path(data_dir).resolve()
+    record = {}
+    for split, path in data.files.items():
+        real = Path(path).resolve()
+        sha256, size = _sha256(real)
+        try:
+            relative: str | None = str(real.relative_to(root))
+        except ValueError:
+            relative = None
+        record[split] = {"path": str(real), "relative": relative, "sha256": sha256,
+                         "bytes": size}
+    return record
+
+
+def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
+                  emit: EventSink = ignore, data_dir: str | Path | None = None
+                  ) -> tuple[TrainConfig, Data]:
+    """The data a run was trained on, exactly: the files it recorded, at their recorded paths
+    or under `data_dir` (a moved copy), with the same content hashes. Nothing is generated;
+    missing or changed files are a DataError saying which and what to do."""
+    if data_dir is not None:
+        cfg.data_dir = str(Path(data_dir).resolve())
+    record = run.provenance.get("data_files")
+    if record is None:
+        emit(Note(f"run {run.id} has no record of its data files (an older rnnlab made it): "
+                  f"using {cfg.data_dir} without checking"))
+        return cfg, load_data(cfg, registry, emit, generate=False)
+    if not isinstance(record, dict) or not all(
+            isinstance(e, dict) and isinstance(e.get("path"), str)
+            and isinstance(e.get("sha256"), str) for e in record.values()):
+        raise RnnlabError(f"{run.dir / 'provenance.json'}: 'data_files' is malformed")
+    hint = ("; if the data moved, point --data-dir at the copy" if data_dir is None else "")
+    for split, entry in record.items():
+        expected = Path(entry["path"])
+        if data_dir is not None and isinstance(entry.get("relative"), str):
+            expected = Path(data_dir) / entry["relative"]
+        if not expected.is_file():
+            if entry.get("relative") is None:
+                continue  # found by the dataset itself (e.g. bundled files); checked below
+            raise DataError(f"{expected}: missing; run {run.id} was trained on it{hint}")
+        if _sha256(expected)[0] != entry["sha256"]:
+            raise DataError(f"{expected}: differs from the {split} data run {run.id} was "
+                            f"trained on (sha256 {entry['sha256'][:12]}...); refusing to use "
+                            "other data")
+    data = load_data(cfg, registry, emit, generate=False)
+    loaded = data_record(data, cfg.data_dir)
+    for split, entry in record.items():
+        got = loaded.get(split)
+        if got is None or got["sha256"] != entry["sha256"]:
+            where = got["path"] if got else f"the {split} split"
+            raise DataError(f"{where}: differs from the {split} data run {run.id} was trained "
+                            f"on (sha256 {entry['sha256'][:12]}...){hint}")
+    return cfg, data
 
 
 def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
@@ -52,6 +128,10 @@ def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = igno
     data_plugin = registry.get("dataset", cfg.data)
     if data is None:
         data = load_data(cfg, registry, emit)
+    return _session(cfg, model_plugin, data_plugin, data)
+
+
+def _session(cfg: TrainConfig, model_plugin: Any, data_plugin: Any, data: Data) -> Session:
     learner, device = make_learner(model_plugin, data.spec, cfg)
     return Session(cfg, model_plugin, data_plugin, data, learner, device)
 
@@ -187,24 +267,33 @@ def run_config(run: Run) -> TrainConfig:
 
 def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None = None,
           emit: EventSink = ignore, resume: Run | None = None, data: Data | None = None,
-          store: RunStore | None = None, tags: dict[str, Any] | None = None) -> Run:
+          store: RunStore | None = None, tags: dict[str, Any] | None = None,
+          data_files: dict[str, Any] | None = None, data_dir: str | Path | None = None,
+          lock_wait: float = LOCK_WAIT) -> Run:
     """Train a model as configured, or continue an interrupted run from its last completed
     epoch (`resume`); returns the run (its summary says how it ended).
 
-    `data` skips loading (it was loaded elsewhere), `store` overrides where the run directory
-    goes (cfg.runs_dir is still recorded), `tags` are added to the summary (e.g. a sweep id)."""
+    `data` skips loading (it was loaded elsewhere; `data_files` is then its data_record),
+    `store` overrides where the run directory goes (cfg.runs_dir is still recorded), `tags`
+    are added to the summary (e.g. a sweep id). A resume uses exactly the data files the run
+    recorded (under `data_dir` if they moved) and waits `lock_wait` seconds at most for a
+    run that another process is writing."""
     started = time.perf_counter()
     registry = registry or plugins.registry()
     if resume is not None:
-        if resume.status == "completed":
-            raise UsageError(f"run {resume.id} is already completed; nothing to resume")
-        cfg = run_config(resume)
+        given = (data, data_files) if data is not None and data_files is not None else None
+        return _resume(resume, registry, emit, data_dir, lock_wait, started, given)
     assert cfg is not None
-    session = prepare(validate(cfg), registry, emit, data)
-    if resume is None:
-        run = (store or RunStore(cfg.runs_dir)).create(cfg.model)
+    cfg = dataclasses.replace(validate(cfg), data_dir=str(Path(cfg.data_dir).resolve()))
+    session = prepare(cfg, registry, emit, data)
+    record = data_files if data_files is not None else data_record(session.data, cfg.data_dir)
+    run = (store or RunStore(cfg.runs_dir)).create(cfg.model)
+    lock = run.lock()
+    try:
+        lock.acquire()
         run.write_config(cfg.to_dict())
-        run.write_provenance(provenance(cfg, session, registry))
+        run.write_provenance({**provenance(cfg, session, registry), "data_dir": cfg.data_dir,
+                              "data_files": record})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
             "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
@@ -212,15 +301,57 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
         }
         run.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
                             {"epoch": 0, "updates": 0})  # the last good state, from the start
-        position = {"epoch": 0, "updates": 0}
-    else:
-        run = resume
+        run.write_summary(summary)
+    except BaseException:
+        lock.release()
+        RunStore(run.dir.parent).discard(run)  # a run that never started leaves nothing
+        raise
+    try:
+        return _train(session, run, summary, {"epoch": 0, "updates": 0}, emit, started)
+    finally:
+        lock.release()
+
+
+def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
+            data_dir: str | Path | None, lock_wait: float, started: float,
+            given: tuple[Data, dict[str, Any]] | None = None) -> Run:
+    lock = run.lock()
+    try:
+        stale = lock.acquire(wait=lock_wait)
+    except Locked as exc:
+        raise RnnlabError(f"run {run.id} is being written by {describe(exc.holder)}; it can be "
+                          "resumed once that process has ended") from None
+    try:
+        if stale:
+            emit(Note(f"run {run.id} was left locked by {describe(stale)}, which has ended; "
+                      "taking it over"))
+        if run.status == "completed":
+            raise UsageError(f"run {run.id} is already completed; nothing to resume")
+        if given is None:
+            cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
+        else:  # loaded elsewhere (a Dask client): it must be the data the run recorded
+            cfg, (data, files) = run_config(run), given
+            recorded = run.provenance.get("data_files") or {}
+            if {k: e.get("sha256") for k, e in files.items()} != \
+                    {k: e.get("sha256") for k, e in recorded.items() if isinstance(e, dict)}:
+                raise DataError(f"run {run.id}: the data sent along is not the data it was "
+                                "trained on (content hashes differ)")
+        session = _session(validate(cfg), registry.get("model", cfg.model),
+                           registry.get("dataset", cfg.data), data)
         position = _restore(session, run)
         summary = {k: v for k, v in run.summary.items() if k not in ("reason", "test")}
         summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
         emit(Note(f"resuming run {run.id} after epoch {position['epoch']}"))
-    run.write_summary(summary)
-    emit(RunStarted(run.id, run.dir, cfg.to_dict()))
+        run.write_summary(summary)
+        return _train(session, run, summary, position, emit, started)
+    finally:
+        lock.release()
+
+
+def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[str, int],
+           emit: EventSink, started: float) -> Run:
+    """The loop, with the run's status recorded however it ends."""
+    emit(RunStarted(run.id, run.dir, session.config.to_dict()))
     try:
         with sigterm_stops():
             summary.update(_loop(session, run, emit, position))
@@ -235,23 +366,36 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
                        f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
             summary.update(status="interrupted", reason=message, epochs=position["epoch"],
                            updates=position["updates"])
-            _finish(run, summary, started, emit)
-        raise RunInterrupted(message, code) from None
+            problem = _finish(run, summary, started, emit)
+        raise RunInterrupted(message + problem, code) from None
     except Exception as exc:
-        summary.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
-        _finish(run, summary, started, emit)
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RnnlabError) else str(exc)
+        summary.update(status="failed", reason=reason)
+        problem = _finish(run, summary, started, emit)
+        if problem:  # the first failure stays first; the message says the status is stale
+            error = RnnlabError(f"{reason}{problem}")
+            error.exit_code = getattr(exc, "exit_code", 1)
+            raise error from exc
         raise
-    _finish(run, summary, started, emit)
+    problem = _finish(run, summary, started, emit)
+    if problem:
+        raise RnnlabError(f"run {run.id} completed{problem}")
     return run
 
 
-def _finish(run: Run, summary: dict[str, Any], started: float, emit: EventSink) -> None:
+def _finish(run: Run, summary: dict[str, Any], started: float, emit: EventSink) -> str:
+    """Record how the run ended. Returns '' or, if the summary cannot be written, what to
+    add to the error message (the status on disk then still says 'running'; with the lock
+    gone, `rnnlab runs` shows the run as abandoned)."""
     summary["wall_time_s"] = round(time.perf_counter() - started, 3)
+    problem = ""
     try:
         run.write_summary(summary)
-    except RnnlabError:  # e.g. the disk is full: the error being raised says more
-        pass
+    except Exception as exc:  # e.g. the disk is full
+        problem = (f"; its status '{summary['status']}' could not be recorded either "
+                   f"({' '.join(str(exc).split())})")
     emit(RunFinished(run.id, run.dir, summary))
+    return problem
 
 
 @contextmanager
@@ -365,23 +509,35 @@ def _after_training(session: Session, run: Run, emit: EventSink) -> list[str]:
 
 
 def load_session(run: Run, registry: plugins.Registry | None = None,
-                 emit: EventSink = ignore) -> Session:
-    """Rebuild a run's model from its config and checkpoint."""
+                 emit: EventSink = ignore, data_dir: str | Path | None = None) -> Session:
+    """Rebuild a run's model from its config and checkpoint, with the data it recorded."""
     registry = registry or plugins.registry()
-    session = prepare(run_config(run), registry, emit)
+    cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
+    session = _session(validate(cfg), registry.get("model", cfg.model),
+                       registry.get("dataset", cfg.data), data)
     session.learner.load_state_dict(run.load_checkpoint())
     return session
 
 
 def evaluate(run: Run, splits: tuple[str, ...] = ("dev", "test"), *,
-             registry: plugins.Registry | None = None, emit: EventSink = ignore
-             ) -> dict[str, dict[str, float]]:
-    """Metrics of a finished run's checkpoint on the given splits (logged to metrics.jsonl)."""
-    session = load_session(run, registry, emit)
-    results = {}
-    for name in splits:
-        split = getattr(session.data, name, None)
-        if split is not None:
-            results[name] = evaluate_split(session, split)
-    run.append_metrics({"evaluation": results, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    return results
+             registry: plugins.Registry | None = None, emit: EventSink = ignore,
+             data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of a run's checkpoint on the given splits of the data it was trained on
+    (logged to metrics.jsonl; refused while another process writes the run)."""
+    lock = run.lock()
+    try:
+        lock.acquire(wait=LOCK_WAIT)
+    except Locked as exc:
+        raise RnnlabError(f"run {run.id} is being written by {describe(exc.holder)}; "
+                          "evaluate it once that process has ended") from None
+    try:
+        session = load_session(run, registry, emit, data_dir)
+        results = {}
+        for name in splits:
+            split = getattr(session.data, name, None)
+            if split is not None:
+                results[name] = evaluate_split(session, split)
+        run.append_metrics({"evaluation": results, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        return results
+    finally:
+        lock.release()

@@ -28,6 +28,19 @@ from rnnlab.events import CellUpdate, EpochDone, Event, Note, RunFinished, RunSt
 from rnnlab.events import Progress as ProgressEvent
 
 
+def printable(text: Any, newlines: bool = False) -> str:
+    """`text` with control characters escaped (ESC as \\x1b, ...): names and values from
+    files and directories must not move the cursor, recolour or retitle the terminal.
+    Newlines are kept with `newlines` (multi-line table cells), else escaped too."""
+    out = []
+    for char in str(text):
+        if char.isprintable() or (newlines and char == "\n"):
+            out.append(char)
+        else:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def fmt_metric(key: str, value: Any) -> str:
     """A metric value for people: accuracies as percentages, times in seconds."""
     if value is None:
@@ -91,7 +104,7 @@ class ConsoleUI:
 
     def _print(self, text: str) -> None:
         console = self.progress.console if self.progress else self.console
-        console.print(text, highlight=False, markup=False, soft_wrap=not self.live)
+        console.print(printable(text), highlight=False, markup=False, soft_wrap=not self.live)
 
     def _progress(self, event: ProgressEvent) -> None:
         if self.quiet:
@@ -153,9 +166,9 @@ class SweepView:
         elif previous is None or previous.state != event.state:
             if event.state != "queued":
                 info = f"  {event.info}" if event.info else ""
-                self.console.print(f"[{event.index + 1}/{self.total}] {event.label}: "
-                                   f"{event.state}{info}", markup=False, highlight=False,
-                                   soft_wrap=True)
+                self.console.print(printable(f"[{event.index + 1}/{self.total}] {event.label}: "
+                                             f"{event.state}{info}"), markup=False,
+                                   highlight=False, soft_wrap=True)
 
     def _table(self) -> Table:
         counts = {}
@@ -167,9 +180,9 @@ class SweepView:
             table.add_column(header)
         for index in sorted(self.cells):
             cell = self.cells[index]
-            table.add_row(str(index + 1), Text(cell.label),
+            table.add_row(str(index + 1), Text(printable(cell.label)),
                           Text(cell.state, style=self.STYLE.get(cell.state, "")),
-                          Text(cell.info))
+                          Text(printable(cell.info)))
         return table
 
     def close(self) -> None:
@@ -179,12 +192,12 @@ class SweepView:
 
 
 def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
-    table = Table(title=f"run {run_id}", show_header=False)
+    table = Table(title=printable(f"run {run_id}"), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
-    table.add_row("status", str(summary.get("status")))
+    table.add_row("status", printable(summary.get("status")))
     if summary.get("reason"):
-        table.add_row("reason", str(summary["reason"]))
+        table.add_row("reason", Text(printable(summary["reason"])))
     for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
         if key in summary:
             table.add_row(label(key), fmt_metric(key, summary[key]))
@@ -195,18 +208,20 @@ def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
 
 
 def simple_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
-    table = Table(title=title)
+    """A table whose cells are plain text (never markup), control characters escaped."""
+    table = Table(title=Text(printable(title)))
     for i, header in enumerate(headers):
         table.add_column(header, no_wrap=i == 0)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(printable(cell, newlines=True)) for cell in row))
     return table
 
 
 def render_report(result: ReportResult, fmt: str) -> str | Table:
     """A report as a rich Table ('table') or as markdown, csv or json text."""
-    headers = [c.header for c in result.columns]
-    cells = [[c.cell(row) for c in result.columns] for row in result.rows]
+    headers = [printable(c.header) for c in result.columns]
+    cells = [[printable(c.cell(row), newlines=True) for c in result.columns]
+             for row in result.rows]
     if fmt == "json":
         return json.dumps({"title": result.title, "rows": result.rows, "notes": result.notes,
                            "files": [str(f) for f in result.files]}, indent=2, default=str)
@@ -217,12 +232,13 @@ def render_report(result: ReportResult, fmt: str) -> str | Table:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(result.rows)
+        writer.writerows({k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
+                         for row in result.rows)
         return buffer.getvalue().rstrip("\n")
     if fmt == "markdown":
         lines = [f"**{result.title}**", "", "| " + " | ".join(headers) + " |",
                  "|" + "|".join("---" for _ in headers) + "|"]
         lines += ["| " + " | ".join(c.replace("\n", "<br>") for c in row) + " |" for row in cells]
-        lines += ["", *result.notes] if result.notes else []
+        lines += ["", *map(printable, result.notes)] if result.notes else []
         return "\n".join(lines)
     return simple_table(result.title, headers, cells)

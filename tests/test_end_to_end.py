@@ -30,7 +30,7 @@ def test_cli_gen_train_report(workdir, cli):
     for run in runs:
         assert {p.name for p in run.dir.iterdir()} == {
             "config.yaml", "metrics.jsonl", "summary.json", "model.npz", "losses.npy",
-            "provenance.json"}
+            "provenance.json", ".lock"}
         assert [m["epoch"] for m in run.metrics] == [1, 2]
         assert len(run.losses()) == 2 * 10  # 200 sequences / batch 20, two epochs
         assert run.summary["status"] == "completed" and run.summary["epochs"] == 2

@@ -139,7 +139,8 @@ def test_gen_data_images_is_deterministic_and_guards_existing_files(workdir, cli
     # train now reads ./datasets/images instead of the bundled set
     run = rnnlab.train("autoenc-lite", updates=10)
     source = json.loads((run.dir / "provenance.json").read_text())["data_source"]
-    assert source == "datasets/images/images_train.pickle, datasets/images/images_test.pickle"
+    folder = Path("datasets/images").resolve()  # runs record resolved paths
+    assert source == f"{folder / 'images_train.pickle'}, {folder / 'images_test.pickle'}"
 
 
 def test_user_files_via_settings(workdir, cli):

@@ -10,6 +10,7 @@ from typing import Any
 
 from rnnlab import (
     Data,
+    DataError,
     DataRequest,
     DatasetPlugin,
     DataSpec,
@@ -42,6 +43,8 @@ class Adding(DatasetPlugin):
         paths = {s: folder / file_name(L, s) for s in SPLITS}
         splits = {s: read(p, L) for s, p in paths.items() if p.exists()}  # check before writing
         missing = [s for s in SPLITS if s not in splits]
+        if missing and not request.generate:
+            raise DataError(f"{paths[missing[0]]}: file not found (adding-task data for L={L})")
         if missing:
             emit(Note(f"no adding-task data for L={L} in {folder} ({', '.join(missing)}): "
                       "generating it (seed 0)"))
@@ -51,7 +54,7 @@ class Adding(DatasetPlugin):
         return Data(
             spec=DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L),
             train=Split(*splits["train"]), dev=Split(*splits["dev"]), test=Split(*splits["test"]),
-            source=str(folder / file_name(L, "*")),
+            source=str(folder / file_name(L, "*")), files=paths,
         )
 
     def metrics(self, y: Any, t: Any) -> dict[str, float]:

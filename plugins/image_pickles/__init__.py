@@ -59,7 +59,7 @@ class Images(DatasetPlugin):
         train, test = (read(paths[s]).astype("float32") for s in ("train", "test"))  # (N, 225)
         return Data(spec=DataSpec(kind="image", input_dim=225, output_dim=225),
                     train=Split(train, train), test=Split(test, test),
-                    source=f"{paths['train']}, {paths['test']}")
+                    source=f"{paths['train']}, {paths['test']}", files=paths)
 
     def metrics(self, y: Any, t: Any) -> dict[str, float]:
         import numpy as np

@@ -2,7 +2,9 @@
 
 Each cell: mean ± std of the test accuracy (%) over the completed runs of that model and L,
 their number n, how many reached 99% (the success rate), mean epochs used and mean training
-time. The last row is what always predicting 0 scores on the same test data: the floor that
+time. Runs of the same configuration and seed (a cell run twice, a copied run directory) are
+one result: the first is counted, the others are listed as duplicates. The last row is what
+always predicting 0 scores on the same test data: the floor that
 means "learned nothing". Runs of one model under different recipes (sweep recipes) get rows
 of their own.
 """
@@ -45,11 +47,18 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     cells: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     skipped = 0
     datasets = {run.summary.get("data") for run in request.runs}
+    counted: dict[str, Run] = {}  # config key -> the first completed run of that config
+    duplicates: list[tuple[Run, Run]] = []
     for run in request.runs:
         summary = _usable(run)
         if summary is None:
             skipped += 1
             continue
+        key = run.config_key()  # the same configuration and seed: one result, not two seeds
+        if key in counted:
+            duplicates.append((run, counted[key]))
+            continue
+        counted[key] = run
         name = summary["model"] if len(datasets) == 1 else f"{summary['model']} [{summary['data']}]"
         if summary.get("recipe"):
             name += f" ({summary['recipe']})"
@@ -82,6 +91,10 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
              "completed runs"]
     if skipped:
         notes.append(f"{skipped} run(s) not completed or without a test accuracy were left out")
+    if duplicates:
+        pairs = ", ".join(f"{dup.id} (= {first.id})" for dup, first in duplicates)
+        notes.append(f"{len(duplicates)} duplicate run(s) of a configuration and seed already "
+                     f"counted were left out: {pairs}")
     if not rows:
         notes = ["no completed runs match (train some with `rnnlab train MODEL`)"]
     return ReportResult(title="Test accuracy (%) by model and sequence length L",

@@ -1,0 +1,383 @@
+"""Results you can trust: the run store stays true under concurrency (real processes), moves,
+kill -9, write failures and damaged files."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rnnlab
+from rnnlab.runs import RunStore
+
+TIMINGS = {"time_s", "train_time_s", "wall_time_s", "started_at", "resumed_at"}
+CLI = [sys.executable, "-m", "rnnlab"]
+
+
+def rnnlab_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd)
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def epochs_written(runs_dir: Path) -> int:
+    files = list(runs_dir.glob("*/metrics.jsonl"))
+    return len(files[0].read_text().splitlines()) if files else 0
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+# -- 1. one writer per run ----------------------------------------------------------------------
+
+def test_resume_of_a_run_another_process_writes_is_refused_then_taken_over_after_kill(
+        workdir):
+    rnnlab.gen_data("adding", lengths=[30], sizes={"train": 2000, "dev": 100, "test": 100})
+    trainer = start("train", "simple-rnn", "--L", "30", "--epochs", "40", "--early-stop", "off",
+                    "--quiet", cwd=workdir)
+    try:
+        wait_for(lambda: epochs_written(workdir / "runs") >= 1)
+        run = RunStore(workdir / "runs").list()[0]
+        refused = rnnlab_cli("train", "--resume", run.id, cwd=workdir)
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == (
+            f"error: run {run.id} is being written by process {trainer.pid} (rnnlab train "
+            "simple-rnn --L 30 --epochs 40 --early-stop off --quiet); it can be resumed once "
+            "that process has ended")
+        listed = rnnlab_cli("runs", "--json", cwd=workdir)
+        assert json.loads(listed.stdout)[0]["status"] == "running"
+    finally:
+        trainer.kill()  # kill -9: no chance to record anything
+        trainer.wait()
+    assert run.summary["status"] == "running"  # what the file says; the lock says otherwise
+    listed = rnnlab_cli("runs", "--json", cwd=workdir)
+    assert json.loads(listed.stdout)[0]["status"] == "abandoned"
+    resumed = rnnlab_cli("train", "--resume", run.id, "--epochs", "2", cwd=workdir)
+    assert resumed.returncode == 2
+    assert "drop --epochs" in resumed.stderr
+    resumed = rnnlab_cli("train", "--resume", run.id, cwd=workdir, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"run {run.id} was left locked by process {trainer.pid} (rnnlab train simple-rnn" \
+           in resumed.stdout
+    assert "which has ended; taking it over" in resumed.stdout
+    assert [m["epoch"] for m in run.metrics] == list(range(1, 41))  # each epoch once
+    assert run.summary["status"] == "completed"
+
+
+def test_two_sweeps_of_one_file_split_the_cells(small_data, workdir):
+    Path("grid.yaml").write_text("name: split\nmodel: [simple-rnn, lstm]\nL: [10]\nseeds: 2\n"
+                                 "epochs: 3\n")
+    first = start("sweep", "grid.yaml", cwd=workdir)
+    second = start("sweep", "grid.yaml", cwd=workdir)
+    outputs = [p.communicate(timeout=300) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    runs = RunStore("runs").list()
+    assert sorted((r.config["model"], r.config["seed"]) for r in runs) == [
+        ("lstm", 0), ("lstm", 1), ("simple-rnn", 0), ("simple-rnn", 1)]  # each cell once
+    assert all(r.summary["status"] == "completed" for r in runs)
+    for stdout, _ in outputs:
+        assert "sweep split: 4/4 runs completed, 0 failed" in stdout
+        assert "n=2" in stdout and "n=4" not in stdout
+
+
+def test_a_report_counts_a_symlinked_or_copied_run_once_and_names_the_duplicate(small_data,
+                                                                                  cli):
+    runs = [rnnlab.train("simple-rnn", L=10, epochs=1, seed=seed) for seed in (0, 1)]
+    os.symlink(runs[0].dir.resolve(), Path("runs") / "zz-link")
+    shutil.copytree(runs[1].dir, Path("runs") / "zz-copy")
+    result = cli("report", "accuracy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["rows"][0]["L10_n"] == 2
+    assert (f"1 duplicate run(s) of a configuration and seed already counted were left out: "
+            f"zz-copy (= {runs[1].id})") in report["notes"]
+    named = cli("report", "accuracy", runs[0].id, runs[0].id, "runs/zz-link", "--format", "json")
+    assert json.loads(named.stdout)["rows"][0]["L10_n"] == 1
+
+
+# -- 2. resume and eval use exactly the data the run recorded ----------------------------------
+
+def test_resume_and_eval_from_elsewhere_use_the_recorded_files_and_never_generate(
+        workdir, tmp_path_factory):
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 1000, "dev": 100, "test": 100})
+    args = ["train", "simple-rnn", "--L", "10", "--epochs", "6", "--early-stop", "off",
+            "--quiet"]
+    trainer = start(*args, cwd=workdir)
+    wait_for(lambda: epochs_written(workdir / "runs") >= 2)
+    trainer.send_signal(signal.SIGINT)
+    trainer.communicate(timeout=60)
+    run = RunStore(workdir / "runs").list()[0]
+    assert run.summary["status"] == "interrupted"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    resumed = rnnlab_cli("train", "--resume", str(run.dir), "--quiet", cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr
+    assert list(elsewhere.iterdir()) == []  # no datasets/ generated here
+    whole = rnnlab_cli(*args, "--runs-dir", "whole", cwd=workdir)
+    assert whole.returncode == 0
+    reference = RunStore(workdir / "whole").list()[0]
+    assert [{k: v for k, v in m.items() if k not in TIMINGS} for m in run.metrics] == \
+        [{k: v for k, v in m.items() if k not in TIMINGS} for m in reference.metrics]
+    assert run.metrics[0]["updates"] == 50  # 1,000 sequences / 20, not the default 10,000
+
+    # eval inside the run directory: the recorded files, nothing written but one metrics line
+    before = {p.name for p in run.dir.iterdir()}
+    evaluated = rnnlab_cli("eval", ".", "--json", cwd=run.dir)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["test"] == run.summary["test"]
+    assert {p.name for p in run.dir.iterdir()} == before
+
+    # moved data: refused with the path, accepted with --data-dir when the hashes match
+    moved = workdir / "moved"
+    (workdir / "datasets").rename(moved)
+    data_file = workdir / "datasets" / "adding" / "adding_problem_T=010_train.csv"
+    missing = rnnlab_cli("eval", run.id, cwd=workdir)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        f"error: {data_file}: missing; run {run.id} was trained on it; if the data moved, "
+        "point --data-dir at the copy")
+    assert not (workdir / "datasets").exists()  # and nothing was generated
+    found = rnnlab_cli("eval", run.id, "--data-dir", "moved", "--json", cwd=workdir)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["test"] == run.summary["test"]
+
+    # changed data: refused, and the run is untouched
+    changed = moved / "adding" / "adding_problem_T=010_test.csv"
+    changed.write_text(changed.read_text().replace("0.1", "0.2", 1))
+    before = snapshot(run.dir)
+    refused = rnnlab_cli("eval", run.id, "--data-dir", "moved", cwd=workdir)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith(
+        f"error: {changed.relative_to(workdir)}: differs from the test data run {run.id} was "
+        "trained on (sha256 ")
+    assert snapshot(run.dir) == before
+
+
+# -- 3. resume refuses every option the configuration fixes ------------------------------------
+
+@pytest.mark.parametrize("option", [
+    ["--hidden", "7"], ["--optimizer", "adam"], ["--batch-size", "3"], ["--seed", "0"],
+    ["--L", "10"], ["--epochs", "3"], ["--updates", "5"], ["--lr", "0.1"], ["--momentum", "0"],
+    ["--clip-grad", "1"], ["--shuffle"], ["--no-shuffle"], ["--lr-schedule", "step"],
+    ["--device", "cpu"], ["--early-stop", "off"], ["--data", "adding"], ["--set", "impl=bptt"],
+    ["--config", "c.yaml"], ["--print-config"]])
+def test_resume_refuses_options_that_would_change_the_run(workdir, cli, option):
+    result = cli("train", "--resume", "anything", *option)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: --resume continues a run as it was configured; "
+                                     f"drop {option[0]}")
+
+
+# -- 5. one damaged run never breaks the store ---------------------------------------------------
+
+DAMAGE = {
+    "empty summary": ("summary.json", b"", "summary.json: not valid JSON (Expecting value)"),
+    "garbage summary": ("summary.json", b"\x00\xff{", "summary.json: not UTF-8 text"),
+    "summary list": ("summary.json", b"[1, 2]", "summary.json: expected a JSON object, got list"),
+    "summary L text": ("summary.json", b'{"status": "completed", "L": "abc"}',
+                       "summary.json: 'L' has the wrong type (str)"),
+    "summary test text": ("summary.json", b'{"status": "completed", "test": {"accuracy": "x"}}',
+                          "summary.json: test metric 'accuracy' is not a number"),
+    "config scalar": ("config.yaml", b"42\n", "config.yaml: expected a mapping, got int"),
+    "config bad value": ("config.yaml", b"model: lstm\nlr: fast\n",
+                         "'lr' expects a number, got 'fast'"),
+    "config unknown key": ("config.yaml", b"model: lstm\nbogus: 1\n",
+                           "config.yaml: unknown key 'bogus'"),
+    "config yaml error": ("config.yaml", b"model: [lstm\n", "config.yaml:2: invalid YAML"),
+    "summary is a fifo": ("summary.json", None, "summary.json: not a regular file"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGE))
+def test_a_damaged_run_is_listed_as_damaged_and_left_out_of_reports(small_data, cli, name):
+    good = rnnlab.train("simple-rnn", L=10, epochs=1, seed=0)
+    bad = rnnlab.train("simple-rnn", L=10, epochs=1, seed=1)
+    file, content, reason = DAMAGE[name]
+    (bad.dir / file).unlink()
+    if content is None:
+        os.mkfifo(bad.dir / file)
+    else:
+        (bad.dir / file).write_bytes(content)
+
+    listed = cli("runs", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    rows = {r["id"]: r for r in json.loads(listed.stdout)}
+    assert rows[good.id]["status"] == "completed"
+    assert rows[bad.id]["status"] == "damaged"
+    assert str(bad.dir) in rows[bad.id]["reason"] and reason in rows[bad.id]["reason"]
+    assert "Traceback" not in listed.stderr
+
+    report = cli("report", "accuracy", "--format", "json")
+    assert report.exit_code == 0, report.stderr
+    assert json.loads(report.stdout)["rows"][0]["L10_n"] == 1
+    warning = report.stderr.strip()
+    assert warning.startswith(f"warning: left out damaged run {bad.dir}: ") and reason in warning
+    assert "\n" not in warning
+
+    named = cli("report", "accuracy", bad.id)
+    assert named.exit_code == 1 and reason in named.stderr
+
+
+def test_a_checkpoint_whose_headers_promise_gigabytes_is_refused_before_loading(small_data,
+                                                                                   cli):
+    run = rnnlab.train("simple-rnn", L=10, epochs=1)
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }"
+    header = header.ljust(118) + "\n"
+    npy = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\0" * 64
+    import zipfile
+
+    with zipfile.ZipFile(run.dir / "model.npz", "w") as archive:
+        archive.writestr("rnn.weight_ih_l0.npy", npy)
+    started = time.perf_counter()
+    result = cli("eval", run.id)
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: {run.dir / 'model.npz'}: its arrays would take 74.5 GB of memory (limit 4 GB); "
+        "refusing to load it")
+
+
+# -- 6. workers never outlive their sweep --------------------------------------------------------
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_kill_9_of_a_sweep_takes_its_workers_along_and_a_rerun_resumes(workdir):
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 2000, "dev": 100, "test": 100})
+    Path("grid.yaml").write_text("name: k9\nmodel: [simple-rnn]\nL: [10]\nseeds: 4\n"
+                                 "epochs: 30\nearly_stop: off\n")
+    sweep = start("sweep", "grid.yaml", "--jobs", "2", cwd=workdir)
+    wait_for(lambda: any(len(p.read_text().splitlines()) >= 1
+                         for p in (workdir / "runs").glob("*/metrics.jsonl")), timeout=120)
+    workers = children(sweep.pid)
+    assert workers
+    sweep.kill()
+    sweep.wait()
+    wait_for(lambda: not any(alive(pid) for pid in workers), timeout=15)
+    rerun = rnnlab_cli("sweep", "grid.yaml", "--jobs", "2", cwd=workdir, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "sweep k9: 4/4 runs completed, 0 failed" in rerun.stdout
+    runs = RunStore(workdir / "runs").list()
+    assert sorted(r.config["seed"] for r in runs) == [0, 1, 2, 3]  # resumed, not run twice
+    for run in runs:
+        assert [m["epoch"] for m in run.metrics] == list(range(1, 31))
+
+
+# -- 7. write failures: the first one is reported, the status tells the truth -------------------
+
+def test_when_the_store_runs_out_of_inodes_the_checkpoint_error_is_reported(small_data, cli,
+                                                                          monkeypatch):
+    import tempfile
+
+    from rnnlab import files
+
+    real = tempfile.mkstemp
+    failing = {"on": False}
+
+    def mkstemp(*args, **kwargs):
+        if failing["on"] or kwargs.get("prefix", "").startswith(".model.npz") and \
+                len(list(Path("runs").glob("*/metrics.jsonl"))) == 1:
+            failing["on"] = True  # from the first epoch's checkpoint on, no file can be made
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", mkstemp)
+    result = cli("train", "simple-rnn", "--L", "10", "--epochs", "3", "--quiet")
+    monkeypatch.setattr(files.tempfile, "mkstemp", real)
+    assert result.exit_code == 1
+    run = RunStore("runs").list()[0]
+    assert result.stderr.strip() == (
+        f"error: {run.dir / 'model.npz'}: could not be written (No space left on device); "
+        f"its status 'failed' could not be recorded either ({run.dir / 'summary.json'}: could "
+        "not be written (No space left on device))")
+    assert run.summary["status"] == "running"
+    listed = cli("runs", "--json")
+    assert json.loads(listed.stdout)[0]["status"] == "abandoned"  # not a live run
+
+
+def test_a_run_whose_creation_fails_leaves_no_directory(small_data, cli, monkeypatch):
+    from rnnlab import runs
+
+    def full(self, config):
+        raise rnnlab.RnnlabError(f"{self.dir / 'config.yaml'}: could not be written (Disk "
+                                 "quota exceeded)")
+
+    monkeypatch.setattr(runs.Run, "write_config", full)
+    result = cli("train", "simple-rnn", "--L", "10", "--epochs", "1", "--quiet")
+    assert result.exit_code == 1 and "Disk quota exceeded" in result.stderr
+    assert [p.name for p in Path("runs").iterdir()] == []
+
+
+# -- 11/12. no NaN in JSON, no raw control characters on the terminal ---------------------------
+
+def test_non_finite_numbers_are_written_as_null(tmp_path):
+    run = RunStore(tmp_path).create("x")
+    run.write_summary({"status": "failed", "test": {"mse": float("nan"), "x": float("inf")}})
+    run.append_metrics({"epoch": 1, "train_loss": float("-inf")})
+
+    def strict(name):
+        raise ValueError(name)
+
+    assert json.loads((run.dir / "summary.json").read_text(), parse_constant=strict)["test"] \
+        == {"mse": None, "x": None}
+    assert json.loads((run.dir / "metrics.jsonl").read_text(), parse_constant=strict) == \
+        {"epoch": 1, "train_loss": None}
+
+
+def test_control_characters_from_files_and_run_names_are_escaped(workdir, cli):
+    folder = workdir / "d" / "adding"
+    folder.mkdir(parents=True)
+    good = "0.1,0.2,0.3,0.4\n1,0,1,0\n0.4,,,"
+    (folder / "adding_problem_T=004_train.csv").write_text(
+        "0.1,\x1b]0;pwned\x07\x1b[31m,0.3,0.4\n1,0,1,0\n0.4,,,")
+    for split in ("dev", "test"):
+        (folder / f"adding_problem_T=004_{split}.csv").write_text(good)
+    result = cli("train", "lstm", "--L", "4", "--data-dir", "d", "--epochs", "1")
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "'\\x1b]0;pwned\\x07\\x1b[31m' is not a number" in result.stderr
+
+    (workdir / "runs" / "evil\x1b[2J").mkdir(parents=True)
+    (workdir / "runs" / "evil\x1b[2J" / "summary.json").write_text("{}")
+    listed = cli("runs")
+    assert listed.exit_code == 0
+    assert "\x1b" not in listed.stdout and "evil\\x1b[2J" in listed.stdout
