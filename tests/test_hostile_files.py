@@ -134,17 +134,17 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
         "array data has 8 bytes, shape (200000, 15, 15) of float64 needs 360000000"),
     "too many elements": (
         dumps(array((8192, 8192, 2), F8, b"")),
-        "shape (8192, 8192, 2) has 134217728 elements, more than 67108864"),
+        "shape (8192, 8192, 2) has 134217728 elements, more than 16777216"),
     "rank 5": (dumps(array((1, 1, 1, 1, 1), F8, b"\0" * 8)),
                "shape (1, 1, 1, 1, 1) is not a tuple of at most 4 ints"),
     "negative shape": (
         dumps(array((-1, 15, 15), F8, b"")),
-        "shape (-1, 15, 15) has a dimension that is not an int in 0..67108864"),
+        "shape (-1, 15, 15) has a dimension that is not an int in 0..16777216"),
     "bool in shape": (dumps(array((True, 225), F8, b"\0" * 1800)),
-                      "shape (True, 225) has a dimension that is not an int in 0..67108864"),
+                      "shape (True, 225) has a dimension that is not an int in 0..16777216"),
     "deeply nested shape": (dumps(array(Raw(b"(" * 4000 + b"t" * 4000), F8, b"")),
                             "shape ((a tuple,),) has a dimension that is not an int in "
-                            "0..67108864"),
+                            "0..16777216"),
     "shape is a list": (dumps(array(Raw(b"]"), F8, b"")),
                         "shape a list is not a tuple of at most 4 ints"),
     "shape 10**100": (dumps(array((HUGE,), F8, b"")),

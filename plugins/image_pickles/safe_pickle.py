@@ -33,7 +33,8 @@ from rnnlab import DataError, atomic_write, read_input
 
 SIDE = 15
 MAX_RANK = 4
-MAX_ELEMENTS = 64 * 2**20  # the course files have 1000 * 225
+FILE_LIMIT = 256 * 2**20  # bytes: room for MAX_ELEMENTS float64 values and then some
+MAX_ELEMENTS = 16 * 2**20  # the course files have 1000 * 225; 16 Mi float64 is 128 MB
 MAX_OPCODES = 10_000  # an array pickle has about 40; this bounds the unpickler's stack and memo
 MAX_INT_BITS = 64
 
@@ -315,7 +316,7 @@ def _dtype_error(path: Path, dtype: object) -> DataError:
 
 def read(path: Path) -> np.ndarray:
     """Images (N, 225) scaled to [0, 1], float64; DataError names the file and the problem."""
-    raw = read_input(path, "an image pickle")
+    raw = read_input(path, "an image pickle", limit=FILE_LIMIT)
     try:
         _scan(raw)
         array = _build(ArrayUnpickler(io.BytesIO(raw)).load())
