@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,19 @@ def describe(holder: dict[str, Any]) -> str:
     return f"{where} ({command})" if command else where
 
 
+# A lock file is never followed through a symlink (a copied run directory could point .lock at
+# a file we would then truncate) and never blocks on open (a FIFO planted as .lock).
+OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
+    getattr(os, "O_CLOEXEC", 0)
+
+
+def _regular(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def _read_holder(fd: int) -> dict[str, Any]:
     try:
         raw = os.pread(fd, 4096, 0)
@@ -69,10 +83,13 @@ class FileLock:
         if fcntl is None:  # pragma: no cover
             return None
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | OPEN_FLAGS, 0o644)
         except OSError as exc:
             raise RnnlabError(f"{self.path}: cannot create lock file for {self.what} "
                               f"({exc.strerror or exc})") from None
+        if not _regular(fd):
+            os.close(fd)
+            raise RnnlabError(f"{self.path}: not a regular file, expected a lock file")
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -121,10 +138,12 @@ def holder(path: Path) -> dict[str, Any] | None:
     if fcntl is None:  # pragma: no cover
         return None
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | OPEN_FLAGS)
     except OSError:
-        return None  # no lock file: nobody has ever locked it
+        return None  # no lock file (nobody has ever locked it), or not one of ours
     try:
+        if not _regular(fd):
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:

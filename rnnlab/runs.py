@@ -294,9 +294,8 @@ class Run:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Add one line to metrics.jsonl (the file is rewritten whole, so never half a line)."""
-        path = self.dir / METRICS
-        old = path.read_bytes() if path.exists() else b""
-        atomic_write(path, old + (dumps(record) + "\n").encode("utf-8"))
+        old = self._text(METRICS) or ""  # checked: a regular file of bounded size
+        atomic_write(self.dir / METRICS, old + dumps(record) + "\n")
 
     def save_checkpoint(self, params: dict[str, Any], optimizer: dict[str, Any] | None = None,
                         progress: dict[str, int] | None = None) -> None:

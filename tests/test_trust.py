@@ -381,3 +381,21 @@ def test_control_characters_from_files_and_run_names_are_escaped(workdir, cli):
     listed = cli("runs")
     assert listed.exit_code == 0
     assert "\x1b" not in listed.stdout and "evil\\x1b[2J" in listed.stdout
+
+
+@pytest.mark.parametrize("plant", ["symlink", "fifo"])
+def test_a_planted_lock_file_is_neither_followed_nor_blocking(small_data, cli, plant):
+    run = rnnlab.train("simple-rnn", L=10, epochs=1)
+    precious = Path("precious.txt")
+    precious.write_text("keep me")
+    (run.dir / ".lock").unlink()
+    if plant == "symlink":
+        os.symlink(precious.resolve(), run.dir / ".lock")
+    else:
+        os.mkfifo(run.dir / ".lock")
+    listed = cli("runs", "--json")  # a FIFO opened for reading would block here
+    assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["status"] == "completed"
+    evaluated = cli("eval", run.id)
+    assert evaluated.exit_code == 1
+    assert evaluated.stderr.startswith(f"error: {run.dir / '.lock'}: ")
+    assert precious.read_text() == "keep me"
