@@ -11,6 +11,7 @@ same functions the command line uses:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -99,29 +100,32 @@ def train(model: str, *, config: str | Path | None = None, settings: dict[str, A
     return runner.train(cfg, emit=emit)
 
 
-def resume(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore) -> Run:
-    """Continue an interrupted run from its last completed epoch, in its own directory."""
+def resume(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore,
+           data_dir: str | Path | None = None) -> Run:
+    """Continue an interrupted run from its last completed epoch, in its own directory, on
+    the data files it recorded (under `data_dir` if they moved; hashes must match)."""
     from rnnlab import runner
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    return runner.train(emit=emit, resume=target)
+    return runner.train(emit=emit, resume=target, data_dir=data_dir)
 
 
-def evaluate(run: str | Run, *, runs_dir: str | Path = "runs",
-             emit: EventSink = _ignore) -> dict[str, dict[str, float]]:
-    """Re-evaluate a run's checkpoint on its dev and test splits."""
+def evaluate(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore,
+             data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
+    """Re-evaluate a run's checkpoint on the dev and test data it was trained on."""
     from rnnlab import runner
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    return runner.evaluate(target, emit=emit)
+    return runner.evaluate(target, emit=emit, data_dir=data_dir)
 
 
-def load_learner(run: str | Run, *, runs_dir: str | Path = "runs") -> tuple[Learner, Data]:
+def load_learner(run: str | Run, *, runs_dir: str | Path = "runs",
+                 data_dir: str | Path | None = None) -> tuple[Learner, Data]:
     """A run's trained model (from its checkpoint) and its data, e.g. to look at outputs."""
     from rnnlab import runner
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    session = runner.load_session(target)
+    session = runner.load_session(target, data_dir=data_dir)
     return session.learner, session.data
 
 
@@ -152,9 +156,13 @@ def gen_data(dataset: str = "adding", *, lengths: list[int] | tuple[int, ...] = 
     for L in lengths:
         if L < 1:
             raise UsageError(f"--L expects an integer >= 1, got {L}")
+    from rnnlab import limits
+
+    limits.check_seed("--seed", seed)
+    full = {**plugin.sizes, **(sizes or {})}
+    limits.check_generate(plugin, list(lengths), full, sizes or {})  # before drawing anything
     request = GenerateRequest(lengths=list(lengths), out=Path(out) / plugin.name, seed=seed,
-                              sizes={**plugin.sizes, **(sizes or {})}, force=force,
-                              settings=resolved)
+                              sizes=full, force=force, settings=resolved)
     return plugin.generate(request, emit)
 
 
@@ -168,7 +176,22 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
 
     plugin = get_plugin("report", name)
     store = RunStore(runs_dir)
-    runs = [store.get(ref) for ref in run_ids] if run_ids else store.list()
+    if run_ids:
+        runs = []
+        for ref in run_ids:
+            run = store.get(ref)
+            reason = run.check()
+            if reason is not None:
+                raise RnnlabError(f"run {run.id} is damaged: {reason}")
+            runs.append(run)
+    else:
+        runs, damaged = store.scan()
+        for path, reason in damaged:
+            emit(Note(f"warning: left out damaged run {path}: {reason}"))
+    unique: dict[str, Run] = {}
+    for run in runs:  # one run named twice, or reached through a symlink, counts once
+        unique.setdefault(os.path.realpath(run.dir), run)
+    runs = list(unique.values())
     if models:
         runs = [r for r in runs if r.config.get("model") in models]
     if lengths:

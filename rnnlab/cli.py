@@ -33,7 +33,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """A message on one line, control characters escaped (it may quote a hostile file)."""
+    from rnnlab.ui import printable
+
+    return printable(" ".join(text.split()))
 
 
 def handles_errors(fn: F) -> F:
@@ -48,7 +51,8 @@ def handles_errors(fn: F) -> F:
         except KeyboardInterrupt as exc:
             if state["debug"]:
                 raise
-            err.print(getattr(exc, "message", "interrupted"), markup=False, soft_wrap=True)
+            err.print(one_line(getattr(exc, "message", "interrupted")), markup=False,
+                      soft_wrap=True)
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
         except RnnlabError as exc:
             if state["debug"]:
@@ -68,7 +72,7 @@ def handles_errors(fn: F) -> F:
 def registry() -> plugins.Registry:
     reg = plugins.registry()
     for warning in reg.warnings:
-        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+        err.print(f"warning: {one_line(warning)}", markup=False, soft_wrap=True)
     reg.warnings = []
     return reg
 
@@ -203,7 +207,7 @@ def gen_data_cmd(
                             seed=seed, sizes=sizes, force=force,
                             settings=parse_sets(sets or []), emit=ui.ConsoleUI(out, quiet))
     for path in paths:
-        out.print(str(path))
+        out.print(one_line(str(path)), markup=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,8 +240,9 @@ def train_cmd(
         help="Stop once dev accuracy exceeds this; 'off' never stops early [99.5].")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with any of these options.")
                       ] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Root data directory [datasets].")
-                        ] = None,
+    data_dir: Annotated[str | None, typer.Option(
+        help="Root data directory [datasets]; with --resume, where the run's data files are "
+             "now (they must be the same files: their hashes are checked).")] = None,
     runs_dir: Annotated[str | None, typer.Option(help="Run store directory [runs].")] = None,
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Model or dataset setting KEY=VALUE (see `rnnlab plugins NAME`).")] = None,
@@ -245,7 +250,8 @@ def train_cmd(
         help="Print the resolved configuration and exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     resume: Annotated[str | None, typer.Option(
-        help="Continue an interrupted run from its last completed epoch.")] = None,
+        help="Continue an interrupted run from its last completed epoch, on the data files "
+             "it recorded; refused while another process writes the run.")] = None,
 ) -> None:
     """Train a model; everything lands in a new run directory."""
     from rnnlab import config as cfgmod
@@ -254,8 +260,14 @@ def train_cmd(
     if resume is not None:
         import rnnlab
 
-        given = [name for name, value in (("--L", L), ("--epochs", epochs), ("--lr", lr),
-                 ("--config", config), ("--set", sets), ("--seed", seed)) if value]
+        fixed = {"--data": data, "--L": L, "--epochs": epochs, "--updates": updates,
+                 "--batch-size": batch_size, "--lr": lr, "--momentum": momentum,
+                 "--optimizer": optimizer, "--clip-grad": clip_grad,
+                 "--shuffle" if shuffle else "--no-shuffle": shuffle,
+                 "--lr-schedule": lr_schedule, "--hidden": hidden, "--seed": seed,
+                 "--device": device, "--early-stop": early_stop, "--config": config,
+                 "--set": sets or None, "--print-config": print_config or None}
+        given = [name for name, value in fixed.items() if value is not None]
         if given:
             raise UsageError(f"--resume continues a run as it was configured; drop "
                              f"{', '.join(given)}")
@@ -263,7 +275,7 @@ def train_cmd(
         if model is not None and model != run.config.get("model"):
             raise UsageError(f"run {run.id} trains '{run.config.get('model')}', not '{model}'")
         _report_run(runner.train(registry=registry(), emit=ui.ConsoleUI(out, quiet),
-                                 resume=run), quiet)
+                                 resume=run, data_dir=data_dir), quiet)
         return
     if model is None:
         raise UsageError("missing argument MODEL (e.g. rnnlab train alarmwork)")
@@ -295,8 +307,8 @@ def _report_run(run: Any, quiet: bool) -> None:
     if quiet:
         test = summary.get("test", {})
         key = summary.get("primary_metric", "")
-        out.print(f"{run.id} {summary.get('status')} test {key} "
-                  f"{ui.fmt_metric(key, test.get(key))}")
+        out.print(one_line(f"{run.id} {summary.get('status')} test {key} "
+                           f"{ui.fmt_metric(key, test.get(key))}"), markup=False)
     else:
         out.print(ui.run_summary_table(run.id, summary))
 
@@ -307,15 +319,18 @@ def _report_run(run: Any, quiet: bool) -> None:
 def eval_cmd(
     run: Annotated[str, typer.Argument(help="Run id, unique id prefix or run directory.")],
     runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
+    data_dir: Annotated[str | None, typer.Option(
+        help="Where the run's data files are now, if they moved (their hashes are checked; "
+             "default: where the run recorded them).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Evaluate a run's checkpoint on its dev and test data."""
+    """Evaluate a run's checkpoint on the dev and test data it was trained on."""
     import rnnlab
     from rnnlab import ui
 
     registry()
     target = rnnlab.load_run(run, runs_dir=runs_dir)
-    results = rnnlab.evaluate(target, emit=ui.ConsoleUI(out, quiet=as_json))
+    results = rnnlab.evaluate(target, emit=ui.ConsoleUI(out, quiet=as_json), data_dir=data_dir)
     if as_json:
         out.print_json(json.dumps({"run": target.id, **results}))
         return
@@ -367,9 +382,9 @@ def print_report(result: Any, fmt: str) -> None:
         else:
             out.print(rendered)
             for note in result.notes:
-                out.print(note, markup=False)
+                out.print(one_line(note), markup=False)
     for path in result.files:
-        out.print(str(path), markup=False)
+        out.print(one_line(str(path)), markup=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,8 +414,8 @@ def sweep_cmd(
     data_dir: Annotated[str | None, typer.Option(help="Root data directory.")] = None,
 ) -> None:
     """Run a grid of trainings (models x L x seeds x ...); rerun the same sweep to resume."""
+    from rnnlab import limits, ui
     from rnnlab import sweep as sweeps
-    from rnnlab import ui
     from rnnlab.config import parse_sets
 
     where = str(file) if file else "sweep"
@@ -409,6 +424,7 @@ def sweep_cmd(
         if value:
             spec[key] = value
     if seeds is not None:
+        limits.check_seed_count("--seeds", seeds)  # before a grid of them is built
         spec.pop("seed", None)
         spec["seeds"] = seeds
     if epochs is not None:
@@ -419,7 +435,13 @@ def sweep_cmd(
         spec["name"] = name
     if jobs < 1:
         raise UsageError(f"--jobs expects an integer >= 1, got {jobs}")
+    local = scheduler is None  # workers on this machine (a remote Dask cluster has its own)
+    if local:
+        limits.check_jobs(jobs)
     plan = sweeps.build(spec, registry(), where=where, runs_dir=runs_dir, data_dir=data_dir)
+    if local:  # the largest run of the grid sets what one worker needs
+        limits.check_jobs(jobs, len(plan.cells), limits.worker_memory(
+            [c.config for c in plan.cells]))
     sweeps.plan(plan, rerun_failed=rerun_failed, force=force)
     view = ui.SweepView(out, len(plan.cells), f"sweep {plan.id}: {len(plan.cells)} runs")
     try:
@@ -438,7 +460,8 @@ def sweep_cmd(
     out.print(f"sweep {plan.id}: {done}/{len(plan.cells)} runs completed, {len(failed)} "
               f"failed, {plan.wall_time_s:.0f} s", highlight=False)
     for cell in failed:
-        out.print(f"  failed: {cell.label}: {cell.info}", markup=False, highlight=False)
+        out.print(f"  failed: {one_line(cell.label)}: {one_line(cell.info)}", markup=False,
+                  highlight=False)
     import rnnlab
 
     print_report(rnnlab.report("accuracy", runs_dir=runs_dir, sweep=plan.id), "table")
@@ -492,25 +515,32 @@ def runs_cmd(
     runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List the runs in the run store."""
-    import rnnlab
-    from rnnlab import ui
+    """List the runs in the run store (damaged ones with the file and the reason).
 
+    Status: running (a live process writes it), completed, interrupted, failed, abandoned
+    (it says running, but the process that wrote it was killed)."""
+    from rnnlab import ui
+    from rnnlab.runs import RunStore
+
+    runs, damaged = RunStore(runs_dir).scan()
     rows = []
-    for run in rnnlab.list_runs(runs_dir=runs_dir):
+    for run in runs:
         config, summary = run.config, run.summary
         key = summary.get("primary_metric", "")
         rows.append({"id": run.id, "model": config.get("model"), "data": config.get("data"),
-                     "L": config.get("L"), "seed": config.get("seed"),
-                     "status": summary.get("status", "unknown"), "metric": key,
-                     "test": (summary.get("test") or {}).get(key)})
+                     "L": config.get("L"), "seed": config.get("seed"), "status": run.state(),
+                     "metric": key, "test": (summary.get("test") or {}).get(key)})
+    rows += [{"id": path.name, "model": None, "data": None, "L": None, "seed": None,
+              "status": "damaged", "metric": "", "test": None, "reason": reason}
+             for path, reason in damaged]
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    cells = [[r["id"], str(r["model"]), str(r["data"]), str(r["L"] if r["L"] else "-"),
-              str(r["seed"]), r["status"],
+    cells = [[r["id"], str(r["model"] or "-"), str(r["data"] or "-"),
+              str(r["L"] if r["L"] else "-"), str("-" if r["seed"] is None else r["seed"]),
+              r["status"],
               f"{ui.fmt_metric(r['metric'], r['test'])} {r['metric']}" if r["test"] is not None
-              else "-"] for r in rows]
+              else r.get("reason", "-")] for r in rows]
     out.print(ui.simple_table(f"runs in {runs_dir}",
                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
 
@@ -537,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         context = getattr(exc, "ctx", None)
         hint = f" (see: {context.command_path} --help)" if context is not None else ""
-        err.print(f"error: {message}{hint}", markup=False, soft_wrap=True)
+        err.print(f"error: {one_line(message)}{hint}", markup=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -88,6 +88,8 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks that no type can express; the message names the option."""
+    from rnnlab import limits
+
     checks = [
         ("--L", cfg.L is None or cfg.L >= 1, "an integer >= 1", cfg.L),
         ("--epochs", cfg.epochs >= 1, "an integer >= 1", cfg.epochs),
@@ -96,6 +98,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         ("--lr", math.isfinite(cfg.lr) and cfg.lr > 0, "a number > 0", cfg.lr),
         ("--momentum", 0 <= cfg.momentum < 1, "a number in [0, 1)", cfg.momentum),
         ("--hidden", cfg.hidden >= 1, "an integer >= 1", cfg.hidden),
+        ("--seed", 0 <= cfg.seed <= limits.SEED_MAX, f"an integer in [0, {limits.SEED_MAX}]",
+         limits.fmt_int(cfg.seed)),
         ("--device", cfg.device in DEVICES, "one of " + "|".join(DEVICES), cfg.device),
         ("--optimizer", cfg.optimizer in OPTIMIZERS, "one of " + "|".join(OPTIMIZERS),
          cfg.optimizer),
@@ -110,6 +114,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for option, ok, expected, value in checks:
         if not ok:
             raise UsageError(f"{option} expects {expected}, got {value}")
+    limits.check_training(cfg)  # memory and time, before any data is generated or loaded
     return cfg
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import plugins
+from rnnlab import limits, plugins
 from rnnlab.errors import UsageError
 
 FD_TOLERANCE = 1e-6  # max relative error against central differences (float64)
@@ -50,15 +50,17 @@ def finite_differences(learner: Any, x: np.ndarray, t: np.ndarray, eps: float
 def check(model: str, *, L: int = 5, batch: int = 3, hidden: int = 4, seed: int = 0,
           eps: float = 1e-6, registry: plugins.Registry | None = None) -> list[dict[str, Any]]:
     """One row per (form, parameter): shape, errors against FD and autograd, pass/fail."""
-    import rnnlab
-    from rnnlab.torch_learner import TorchLearner
-
     registry = registry or plugins.registry()
     plugin = registry.get("model", model)
     variants = list(getattr(plugin, "gradcheck", ()) or ())
     if not variants:
         raise UsageError(f"model '{model}' declares no analytic gradients to check "
                          "(ModelPlugin.gradcheck; see docs/plugins.md)")
+    # O(weights x L) loss evaluations: bounded before any data is drawn or model built
+    limits.check_gradcheck(plugin, model, L, batch, hidden, len(variants), seed)
+    import rnnlab
+    from rnnlab.torch_learner import TorchLearner  # torch loads in seconds: after the checks
+
     spec, data = registry.get("dataset", plugin.data).example(L, batch, seed)
     x, t = data.x.astype(np.float64), data.t.astype(np.float64)
     learners = []

@@ -22,8 +22,9 @@ import itertools
 import json
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,14 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab import config as cfgmod
-from rnnlab import plugins
+from rnnlab import locks, plugins
 from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
-from rnnlab.files import load_yaml
+from rnnlab.files import clip, load_yaml, short
+from rnnlab.locks import FileLock, Locked, describe
 from rnnlab.runs import Run, RunStore
 
 SWEEP_KEYS = {"name", "seeds", "recipes"}
+RESUME_WAIT = 15.0  # s a worker waits for a run still locked by a dying worker of a dead sweep
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
+ORPHAN_GRACE_S = 5.0  # s an orphaned worker has to save its run before it exits
+CLAIM_POLL_S = 1.0  # how often a sweep looks whether another sweep let go of a cell
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SUCCESS = 99.0  # a run "succeeds" at this test accuracy (%)
 
@@ -51,7 +57,7 @@ class Cell:
     config: TrainConfig
     recipe: str
     key: str  # stable id of the resolved configuration within the sweep
-    state: str = "queued"  # queued | running | done | failed | skipped
+    state: str = "queued"  # queued | running | done | failed | skipped | elsewhere
     info: str = ""
     run_id: str = ""
     resume: str = ""  # directory of an interrupted run to continue
@@ -69,6 +75,9 @@ class Sweep:
     cells: list[Cell] = field(default_factory=list)
     runs_dir: str = "runs"
     wall_time_s: float = 0.0
+    rerun_failed: bool = False
+    force: bool = False
+    started_at: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,9 +105,9 @@ def _axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
         elif name in cfgmod.FIELDS and name not in ("runs_dir", "settings"):
             axes[name] = value if isinstance(value, list) else [value]
             if not axes[name]:
-                raise UsageError(f"{where}: '{key}' is an empty list")
+                raise UsageError(f"{where}: {short(str(key))} is an empty list")
         else:
-            raise UsageError(f"{where}: unknown key '{key}' (expected training options, "
+            raise UsageError(f"{where}: unknown key {short(str(key))} (expected training options, "
                              "set, seeds, recipes, name)")
     return axes
 
@@ -106,6 +115,8 @@ def _axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
 def build(spec: dict[str, Any], registry: plugins.Registry, *, where: str = "sweep",
           runs_dir: str = "runs", data_dir: str | None = None) -> Sweep:
     """Expand a sweep spec into resolved cells (every configuration is checked up front)."""
+    from rnnlab import limits
+
     spec = dict(spec)
     name = spec.pop("name", None)
     seeds = spec.pop("seeds", None)
@@ -114,23 +125,27 @@ def build(spec: dict[str, Any], registry: plugins.Registry, *, where: str = "swe
         if "seed" in spec:
             raise UsageError(f"{where}: give either seeds: N or seed: [...], not both")
         if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
-            raise UsageError(f"{where}: 'seeds' expects an integer >= 1, got {seeds!r}")
+            raise UsageError(f"{where}: 'seeds' expects an integer >= 1, got {short(seeds)}")
+        limits.check_seed_count(f"{where}: 'seeds'", seeds)  # before listing them
         spec["seed"] = list(range(seeds))
     if "model" not in spec:
         raise UsageError(f"{where}: no model given (model: [..] or --model)")
     if not isinstance(recipes, dict):
         raise UsageError(f"{where}: 'recipes' expects a mapping of name: options")
-    cells: list[Cell] = []
+    grids: list[tuple[str, dict[str, list[Any]]]] = []
     for recipe, overrides in recipes.items():
         if not isinstance(overrides, dict):
-            raise UsageError(f"{where}: recipe '{recipe}' expects a mapping of options")
+            raise UsageError(f"{where}: recipe {short(str(recipe))} expects a mapping of options")
         merged = dict(spec)
         for key, value in overrides.items():
             if key in ("set", "settings") and isinstance(value, dict):
                 merged["set"] = {**merged.get("set", {}), **value}
             else:
                 merged[key] = value
-        axes = _axes(merged, where)
+        grids.append((recipe, _axes(merged, where)))
+    limits.check_cells(grids, where)  # count the runs before expanding the grid
+    cells: list[Cell] = []
+    for recipe, axes in grids:
         for combo in itertools.product(*axes.values()):
             chosen = dict(zip(axes, combo, strict=True))
             sets = {k[4:]: v for k, v in chosen.items() if k.startswith("set.")}
@@ -142,7 +157,8 @@ def build(spec: dict[str, Any], registry: plugins.Registry, *, where: str = "swe
             try:
                 cfg = cfgmod.resolve(model, registry, options=options, sets=sets)
             except UsageError as exc:
-                raise UsageError(f"{where}: {model} {options}: {exc}") from None
+                shown = clip(model) if isinstance(model, str) else short(model)
+                raise UsageError(f"{where}: {shown} {short(options, 200)}: {exc}") from None
             cells.append(Cell(len(cells), cfg, str(recipe), cell_key(cfg, str(recipe))))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
@@ -163,25 +179,35 @@ def cell_key(cfg: TrainConfig, recipe: str) -> str:
 
 def plan(sweep: Sweep, *, rerun_failed: bool = False, force: bool = False) -> None:
     """Mark each cell by what the run store already holds: completed cells are skipped,
-    interrupted ones resumed, failed ones rerun only with rerun_failed, all with force."""
+    interrupted (or abandoned) ones resumed, failed ones rerun only with rerun_failed, all
+    with force. Each cell is checked again when it is claimed (see `run`)."""
+    sweep.rerun_failed, sweep.force = rerun_failed, force
+    sweep.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _mark(sweep, sweep.cells, first=True)
+
+
+def _mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
     latest: dict[str, Run] = {}
     for run in RunStore(sweep.runs_dir):
         summary = run.summary
         if summary.get("sweep") == sweep.id and summary.get("cell"):
             latest[summary["cell"]] = run  # runs are listed oldest first
-    for cell in sweep.cells:
+    for cell in cells:
         run = latest.get(cell.key)
-        if run is None or force:
+        if run is None:
             continue
-        status = run.status
+        summary = run.summary
+        if sweep.force and (first or summary.get("started_at", "") < sweep.started_at):
+            continue  # --force: only runs made since this sweep started count
+        status = run.state()
         cell.run_id = run.id
         if status == "completed":
-            cell.state, cell.info = "skipped", _result(run.summary)
-        elif status in ("interrupted", "running"):
+            cell.state, cell.info = "skipped", _result(summary)
+        elif status in ("interrupted", "abandoned", "running"):
             cell.resume = str(run.dir)
-        elif status == "failed" and not rerun_failed:
+        elif status == "failed" and not sweep.rerun_failed:
             cell.state = "failed"
-            cell.info = str(run.summary.get("reason", "failed"))
+            cell.info = str(summary.get("reason", "failed"))
 
 
 def _result(summary: dict[str, Any]) -> str:
@@ -207,10 +233,12 @@ def run_cell(task: dict[str, Any], emit: EventSink = ignore) -> dict[str, Any]:
     store = RunStore(task["store"]) if task.get("store") else None
     try:
         if task.get("resume"):
-            run = runner.train(registry=registry, emit=emit, resume=Run(Path(task["resume"])))
+            run = runner.train(registry=registry, emit=emit, resume=Run(Path(task["resume"])),
+                               data=task.get("data"), data_files=task.get("data_files"),
+                               lock_wait=RESUME_WAIT)
         else:
             run = runner.train(cfg, registry=registry, emit=emit, data=task.get("data"),
-                               store=store, tags=tags)
+                               data_files=task.get("data_files"), store=store, tags=tags)
         return {"run_id": run.id, "dir": str(run.dir), "status": "done",
                 "info": _result(run.summary)}
     except KeyboardInterrupt:
@@ -250,49 +278,64 @@ def epoch_info(event: EpochDone) -> str:
     return ", ".join([where, *dev])
 
 
-def _worker_init() -> None:
+_progress: Any = None  # the worker's end of the progress queue (set by _worker_init)
+
+
+def _worker_init(queue: Any) -> None:
     """Workers leave Ctrl-C to the sweep (an interrupt inside multiprocessing's own locks can
-    deadlock the pool); the sweep sends SIGTERM, which stops a run between two batches."""
+    deadlock the pool); the sweep sends SIGTERM, which stops a run between two batches. A
+    worker never outlives its sweep: if the sweep dies (even by kill -9), the worker stops
+    its run as after SIGTERM (the run is saved as interrupted) and exits."""
+    import threading
+
     from rnnlab import runner
 
+    global _progress
+    _progress = queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, runner.request_stop)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
-def _worker(task: dict[str, Any], queue: Any, index: int, label: str) -> dict[str, Any]:
+def _watch_parent(parent: int) -> None:
+    from rnnlab import runner
+
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    runner.request_stop()  # the running cell saves itself at the next batch
+    time.sleep(ORPHAN_GRACE_S)
+    os._exit(1)
+
+
+def _worker(task: dict[str, Any], index: int, label: str) -> dict[str, Any]:
     from rnnlab import runner
 
     if runner.stop_requested():  # the sweep is stopping: start nothing new
         return {"status": "queued", "info": ""}
-    return run_cell(task, QueueSink(queue, index, label))
+    return run_cell(task, QueueSink(_progress, index, label))
 
 
 # ---------------------------------------------------------------------------------------------
 # running the sweep
 
 
-def run_local(sweep: Sweep, jobs: int, emit: EventSink = ignore) -> None:
-    """Run the pending cells in `jobs` worker processes, one BLAS/torch thread each (also for
-    jobs=1, so that results do not depend on the number of jobs)."""
+def run_local(sweep: Sweep, cells: list[Cell], jobs: int, emit: EventSink = ignore,
+              finished: Callable[[Cell], None] = lambda cell: None) -> None:
+    """Run `cells` in `jobs` worker processes, one BLAS/torch thread each (also for jobs=1,
+    so that results do not depend on the number of jobs)."""
     import multiprocessing
 
-    pending = [c for c in sweep.cells if c.state == "queued"]
-    for cell in sweep.cells:
-        emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
-    if not pending:
-        return
     saved = {v: os.environ.get(v) for v in THREAD_VARIABLES}
     os.environ.update({v: "1" for v in THREAD_VARIABLES})  # inherited by the spawned workers
     context = multiprocessing.get_context("spawn")
-    manager = context.Manager()
-    queue = manager.Queue()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init)
+    queue = context.Queue()  # progress from the workers; no manager process to outlive us
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                               initargs=(queue,))
+    futures: dict[Future, Cell] = {}
     try:
-        futures: dict[Future, Cell] = {
-            pool.submit(_worker, task_for(sweep, c), queue, c.index, c.label): c
-            for c in pending}
-        with _sigterm_interrupts():
-            _collect(futures, queue, emit)
+        for cell in cells:
+            futures[pool.submit(_worker, task_for(sweep, cell), cell.index, cell.label)] = cell
+        _collect(futures, queue, emit, finished)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
         # they save themselves as interrupted and the next sweep resumes them.
@@ -311,27 +354,38 @@ def run_local(sweep: Sweep, jobs: int, emit: EventSink = ignore) -> None:
                 os.environ.pop(variable, None)
             else:
                 os.environ[variable] = value
-        manager.shutdown()
+        queue.close()
 
 
-def _collect(futures: dict[Any, Cell], queue: Any, emit: EventSink) -> None:
+def finish(cell: Cell, result: dict[str, Any], emit: EventSink) -> None:
+    """Record how a cell ended (the same for every executor)."""
+    cell.state, cell.info = result["status"], result["info"]
+    cell.run_id = result.get("run_id", cell.run_id)
+    emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+
+
+def worker_failed(exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed",
+            "info": f"worker failed: {type(exc).__name__}: {' '.join(str(exc).split())}"}
+
+
+def _collect(futures: dict[Any, Cell], queue: Any, emit: EventSink,
+             finished: Callable[[Cell], None]) -> None:
     """Wait for the cells, passing their progress on."""
     waiting = set(futures)
     while waiting:
-        finished, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+        done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
         _drain(queue, futures, emit)
-        for future in finished:
+        for future in done:
             cell = futures[future]
             try:
                 result = future.result()
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # the worker itself died
-                result = {"status": "failed", "info": f"worker failed: {type(exc).__name__}: "
-                                                      f"{' '.join(str(exc).split())}"}
-            cell.state, cell.info = result["status"], result["info"]
-            cell.run_id = result.get("run_id", cell.run_id)
-            emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+                result = worker_failed(exc)
+            finish(cell, result, emit)
+            finished(cell)
 
 
 def _drain(queue: Any, futures: dict[Any, Cell], emit: EventSink) -> None:
@@ -355,6 +409,9 @@ def _sigterm_interrupts() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise Terminated()
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
@@ -362,17 +419,97 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+class Claims:
+    """Which sweep process runs which cell. A cell is claimed by a lock in the run store
+    (RUNS_DIR/.claims/) held while it runs, so two sweeps of one grid, on one machine or on
+    several sharing the store, split the cells instead of running each twice; a claim dies
+    with its sweep, and a cell claimed by a sweep that died is taken over."""
+
+    def __init__(self, sweep: Sweep, emit: EventSink) -> None:
+        self.sweep, self.emit = sweep, emit
+        self.folder = Path(sweep.runs_dir) / ".claims"
+        self.held: dict[int, FileLock] = {}
+
+    def path(self, cell: Cell) -> Path:
+        sweep = hashlib.sha1(self.sweep.id.encode()).hexdigest()[:10]
+        return self.folder / f"{sweep}-{cell.key}.lock"
+
+    def take(self, cells: list[Cell]) -> list[Cell]:
+        """Claim what can be claimed; check the store again for those (another sweep may have
+        run them meanwhile) and return the ones that still need running here."""
+        if not cells:
+            return []
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RnnlabError(f"cannot create '{self.folder}' ({exc.strerror or exc})") from None
+        claimed = []
+        for cell in cells:
+            lock = FileLock(self.path(cell), f"cell '{cell.label}' of sweep {self.sweep.id}")
+            try:
+                lock.acquire()
+            except Locked as exc:
+                cell.state, cell.info = "elsewhere", f"run by {describe(exc.holder)}"
+                self.emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+                continue
+            self.held[cell.index] = lock
+            claimed.append(cell)
+        for cell in claimed:
+            cell.resume = ""
+        _mark(self.sweep, claimed)
+        for cell in claimed:
+            if cell.state != "queued":
+                self.release(cell)
+                self.emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+        return [c for c in claimed if c.state == "queued"]
+
+    def wait(self, cells: list[Cell]) -> None:
+        """Wait until another sweep lets go of at least one of `cells`."""
+        while True:
+            free = [c for c in cells if locks.holder(self.path(c)) is None]
+            if free:
+                for cell in free:
+                    cell.state, cell.info = "queued", ""
+                return
+            time.sleep(CLAIM_POLL_S)
+
+    def release(self, cell: Cell) -> None:
+        lock = self.held.pop(cell.index, None)
+        if lock is not None:
+            lock.release()
+
+    def release_all(self) -> None:
+        for lock in self.held.values():
+            lock.release()
+        self.held.clear()
+
+
 def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
         emit: EventSink = ignore) -> Sweep:
-    """Run the pending cells of a planned sweep; the cells' states say how each ended."""
-    started = time.perf_counter()
-    if executor == "dask":
-        from rnnlab.dask_executor import run_dask
-
-        run_dask(sweep, jobs, scheduler, emit)
-    elif executor == "local":
-        run_local(sweep, jobs, emit)
-    else:
+    """Run the pending cells of a planned sweep; the cells' states say how each ended. Cells
+    another sweep is running are waited for, then taken over if that sweep did not finish
+    them."""
+    if executor not in ("local", "dask"):
         raise UsageError(f"--executor expects local|dask, got '{executor}'")
+    started = time.perf_counter()
+    for cell in sweep.cells:
+        emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
+    claims = Claims(sweep, emit)
+    try:
+        with _sigterm_interrupts():
+            while True:
+                mine = claims.take([c for c in sweep.cells if c.state == "queued"])
+                if mine and executor == "dask":
+                    from rnnlab.dask_executor import run_dask
+
+                    run_dask(sweep, mine, jobs, scheduler, emit, claims.release)
+                elif mine:
+                    run_local(sweep, mine, jobs, emit, claims.release)
+                elsewhere = [c for c in sweep.cells if c.state == "elsewhere"]
+                if not elsewhere:
+                    break
+                claims.wait(elsewhere)
+    finally:
+        claims.release_all()
     sweep.wall_time_s = round(time.perf_counter() - started, 1)
     return sweep

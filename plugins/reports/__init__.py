@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from rnnlab import ReportPlugin, ReportRequest, ReportResult, Setting
+from typing import Any
+
+from rnnlab import ReportPlugin, ReportRequest, ReportResult, Setting, UsageError
+
+
+def check_range(settings: dict[str, Any], name: str, low: int, high: int, why: str = "") -> None:
+    """A report setting within [low, high], refused before any work with the setting named."""
+    value = settings[name]
+    if not low <= value <= high:
+        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:6]}..."
+        raise UsageError(f"--set {name} expects an integer in [{low}, {high}], got {shown}"
+                         + (f" ({why})" if why else ""))
+
+
+def check_timing(settings: dict[str, Any]) -> None:
+    """The timing report's settings, checked before torch is imported (seconds)."""
+    import os
+
+    # 1,000 repeats of the slowest form (35 ms a batch) take about a minute per model and L
+    check_range(settings, "repeats", 1, 1000)
+    check_range(settings, "batch_size", 1, 1000)
+    check_range(settings, "threads", 0, os.cpu_count() or 1, "0 leaves torch's setting")
 
 
 class Accuracy(ReportPlugin):
@@ -24,6 +45,7 @@ class Timing(ReportPlugin):
     }
 
     def build(self, request: ReportRequest) -> ReportResult:
+        check_timing(request.settings)
         from rnnlab_plugins.reports.timing import timing_table
 
         return timing_table(request)

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
+from rnnlab_plugins.reports import check_range
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -28,7 +29,11 @@ def file_name(runs: list[Run], out_dir: Path) -> str:
     return f"learning_curves_{runs[0].id}_and_{len(runs) - 1}_more.png"
 
 
+MAX_SMOOTH = 10**9  # a window beyond any run's updates; larger ones overflow int64 arithmetic
+
+
 def learning_curves(request: ReportRequest) -> ReportResult:
+    check_range(request.settings, "smooth", 0, MAX_SMOOTH)
     if not request.run_ids:
         raise UsageError("report curves: name the runs to plot (rnnlab report curves RUN...)")
     figure = Figure(figsize=(8, 4.5), dpi=100)

@@ -9,8 +9,11 @@ from PIL import Image
 
 import rnnlab
 from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
+from rnnlab_plugins.reports import check_range
 
 PER_ROW, GAP = 10, 2
+# 200 images at zoom 32 make a 4,822 x 19,282 pixel grid (93 MB): the largest allowed
+MAX_COUNT, MAX_ZOOM = 200, 32
 
 
 def grid(inputs: np.ndarray, outputs: np.ndarray, zoom: int) -> Image.Image:
@@ -30,6 +33,10 @@ def grid(inputs: np.ndarray, outputs: np.ndarray, zoom: int) -> Image.Image:
 
 
 def reconstruction_grid(request: ReportRequest) -> ReportResult:
+    zoom = request.settings["zoom"]
+    check_range(request.settings, "count", 1, MAX_COUNT)
+    check_range(request.settings, "zoom", 1, MAX_ZOOM, f"a 15x15 image would be {15 * zoom:,} x "
+                f"{15 * zoom:,} pixels" if zoom > MAX_ZOOM else "")
     if len(request.run_ids) != 1:
         raise UsageError("report reconstructions: name one run (rnnlab report "
                          "reconstructions RUN)")
@@ -37,9 +44,7 @@ def reconstruction_grid(request: ReportRequest) -> ReportResult:
     learner, data = rnnlab.load_learner(run)
     if data.spec.kind != "image" or data.spec.output_dim != data.spec.input_dim:
         raise UsageError(f"report reconstructions: run {run.id} is not an image auto-encoder")
-    count, zoom = request.settings["count"], request.settings["zoom"]
-    if count < 1 or zoom < 1:
-        raise UsageError("report reconstructions: count and zoom must be >= 1")
+    count = request.settings["count"]
     inputs = data.test.x[:count]  # (n, 225)
     outputs = learner.predict(inputs)  # (n, 225)
     buffer = io.BytesIO()

@@ -19,6 +19,7 @@ import torch
 
 import rnnlab
 from rnnlab import Column, Progress, ReportRequest, ReportResult, UsageError
+from rnnlab_plugins.reports import check_timing as check_settings
 
 
 def _median_ms(slow: Callable[[], Any], fast: Callable[[], Any], repeats: int
@@ -60,8 +61,7 @@ def compare(model: str, L: int | None, batch_size: int, repeats: int) -> dict[st
 
 def timing_table(request: ReportRequest) -> ReportResult:
     settings = request.settings
-    if settings["batch_size"] < 1 or settings["repeats"] < 1:
-        raise UsageError("report timing: batch_size and repeats must be >= 1")
+    check_settings(settings)
     registered = [n for n in ("alarmwork", "autoenc-lite") if _has_timing(n)]
     models = request.models or registered
     for name in models:

@@ -1,0 +1,210 @@
+"""Options that need more memory or time than the machine has, or values out of range, are
+refused before anything is allocated or written: exit code 2, one line naming the option, the
+estimate and the limit, within seconds, and the working directory left as it was."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import rnnlab
+from rnnlab import config, limits, plugins, sweep
+
+BIG = str(2**70)
+HALF = "this machine has 16 GB; limit: half of it"  # the machine of these tests (patched)
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """A machine of 16 GB (8 GB available) with 2 cores, whatever runs the tests."""
+    monkeypatch.setattr(limits, "physical_memory", lambda: 16 * 10**9)
+    monkeypatch.setattr(limits, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(limits, "cpu_count", lambda: 2)
+
+
+def tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+CASES: dict[str, tuple[list[str], str]] = {
+    "train L": (["train", "alarmwork", "--L", "100000"],
+                f"--L 100000: training alarmwork would need about 89.8 GB of memory ({HALF}); "
+                "use a smaller --L"),
+    "train checkpointing helps": (
+        ["train", "alarmwork", "--L", "5000", "--batch-size", "2000"],
+        f"--L 5000: training alarmwork would need about 48.7 GB of memory ({HALF}); use --set "
+        "checkpoint_every=71 or a smaller --L"),
+    "train updates": (["train", "alarmwork", "--updates", "1000000000000"],
+                      f"--updates 1000000000000: training alarmwork would need about 320 TB of "
+                      f"memory ({HALF}); use a smaller --updates"),
+    "train epochs": (["train", "lstm", "--epochs", BIG],
+                     f"--epochs {BIG}: training lstm would need about 2.4e+10 PB of memory "
+                     f"({HALF}); use a smaller --epochs"),
+    "train epochs time": (["train", "alarmwork", "--L", "2000", "--epochs", "200000"],
+                          "--epochs 200000: training alarmwork would take at least 38.4 days "
+                          "(limit: 30 days); use a smaller --epochs"),
+    "train batch": (["train", "lstm", "--batch-size", BIG],
+                    f"--batch-size {BIG}: training lstm would need about 5.7e+11 PB of memory "
+                    f"({HALF}); use a smaller --batch-size"),
+    "train hidden": (["train", "simple-rnn", "--hidden", "10000000"],
+                     f"--hidden 10000000: training simple-rnn would need about 19.2 PB of memory "
+                     f"({HALF}); use a smaller --hidden"),
+    "train images updates": (["train", "autoenc-lite", "--updates", "100000000000"],
+                             f"--updates 100000000000: training autoenc-lite would need about "
+                             f"32 TB of memory ({HALF}); use a smaller --updates"),
+    "train seed negative": (["train", "lstm", "--seed", "-1"],
+                            "--seed expects an integer in [0, 4294967295], got -1"),
+    "train seed huge": (["train", "lstm", "--seed", BIG],
+                        f"--seed expects an integer in [0, 4294967295], got {BIG}"),
+    "gen-data n-train": (["gen-data", "--n-train", "3000000"],
+                         "--n-train 3000000: the adding data for L=100 would be 2.52 GB of files "
+                         f"and need about 16.4 GB of memory to generate and load ({HALF}); use a "
+                         "smaller --n-train"),
+    "gen-data L": (["gen-data", "--L", "10,100000"],
+                   "--L 100000: the adding data for L=10,100000 would be 10.1 GB of files and "
+                   f"need about 55.8 GB of memory to generate and load ({HALF}); use a smaller "
+                   "--L"),
+    "gen-data images": (["gen-data", "images", "--n-train", "10000000"],
+                        "--n-train 10000000: the images data would be 18 GB of files and need "
+                        f"about 73.2 GB of memory to generate and load ({HALF}); use a smaller "
+                        "--n-train"),
+    "gen-data seed": (["gen-data", "--seed", "-1"],
+                      "--seed expects an integer in [0, 4294967295], got -1"),
+    "sweep seeds": (["sweep", "--model", "alarmwork", "--seeds", "100000000"],
+                    "--seeds 100000000: the sweep would have at least 100,000,000 runs (limit: "
+                    "10,000 runs per sweep)"),
+    "sweep grid": (["sweep", "--model", "alarmwork,lstm", "--L", "10,20", "--seeds", "5000"],
+                   "sweep: the grid would have 20,000 runs (model 2 x L 2 x seed 5,000; limit: "
+                   "10,000 runs per sweep)"),
+    "sweep jobs": (["sweep", "--model", "alarmwork", "--jobs", "1000"],
+                   "--jobs 1000: at most 8 worker processes here (about 400 MB each, 8 GB "
+                   "available: room for 20; 2 CPU cores x 4 = 8)"),
+    "sweep jobs memory": (["sweep", "--model", "lstm", "--L", "3000", "--seeds", "3", "--jobs",
+                           "3"],
+                          "--jobs 3: at most 2 worker processes here (about 2.92 GB each, 8 GB "
+                          "available: room for 2; 2 CPU cores x 4 = 8)"),
+    "gradcheck L": (["gradcheck", "alarmwork", "--L", "1000000"],
+                    "--L 1000000: the gradient check of alarmwork would take at least 1.1 days "
+                    "(limit: 10 minutes): two loss evaluations per weight in each of 4 form(s); "
+                    "use a smaller --L"),
+    "gradcheck hidden": (["gradcheck", "alarmwork", "--hidden", "100"],
+                         "--hidden 100: the gradient check of alarmwork would take at least 11 "
+                         "minutes (limit: 10 minutes): two loss evaluations per weight in each of "
+                         "4 form(s); use a smaller --hidden"),
+    "gradcheck batch": (["gradcheck", "alarmwork", "--batch", "100000000000"],
+                        "--batch 100000000000: the gradient check of alarmwork would take at "
+                        "least 2.39 years (limit: 10 minutes): two loss evaluations per weight "
+                        "in each of 4 form(s); use a smaller --batch"),
+    "gradcheck seed": (["gradcheck", "alarmwork", "--seed", "-1"],
+                       "--seed expects an integer in [0, 4294967295], got -1"),
+    "report zoom": (["report", "reconstructions", "--set", "zoom=1000"],
+                    "--set zoom expects an integer in [1, 32], got 1000 (a 15x15 image would be "
+                    "15,000 x 15,000 pixels)"),
+    "report zoom zero": (["report", "reconstructions", "--set", "zoom=0"],
+                         "--set zoom expects an integer in [1, 32], got 0"),
+    "report count": (["report", "reconstructions", "--set", "count=0"],
+                     "--set count expects an integer in [1, 200], got 0"),
+    "report smooth": (["report", "curves", "--set", "smooth=-5"],
+                      "--set smooth expects an integer in [0, 1000000000], got -5"),
+    "report repeats": (["report", "timing", "--set", "repeats=100000"],
+                       "--set repeats expects an integer in [1, 1000], got 100000"),
+    "report batch": (["report", "timing", "--set", "batch_size=0"],
+                     "--set batch_size expects an integer in [1, 1000], got 0"),
+    "report threads": (["report", "timing", "--set", "threads=-1"],
+                       f"--set threads expects an integer in [0, {os.cpu_count() or 1}], got -1 "
+                       "(0 leaves torch's setting)"),
+}
+
+
+@pytest.mark.parametrize("argv, expected", CASES.values(), ids=list(CASES))
+def test_refused_at_once_with_the_option_named(workdir, cli, machine, argv, expected):
+    before = tree(workdir)
+    tick = time.perf_counter()
+    result = cli(*argv)
+    elapsed = time.perf_counter() - tick
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == f"error: {expected}\n"
+    assert "Traceback" not in result.stdout + result.stderr
+    assert elapsed < 5
+    assert tree(workdir) == before  # no datasets/, no runs/, no reports
+
+
+def test_a_sweep_file_names_itself(workdir, cli, machine):
+    (workdir / "s.yaml").write_text("model: lstm\nseeds: 100000000\n")
+    result = cli("sweep", "s.yaml")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: s.yaml: 'seeds' 100000000: the sweep would have at least "
+                             "100,000,000 runs (limit: 10,000 runs per sweep)\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# the main job and the studies stay well within every limit, even on a small machine
+
+
+@pytest.fixture
+def small_machine(monkeypatch):
+    monkeypatch.setattr(limits, "physical_memory", lambda: 4 * 10**9)
+    monkeypatch.setattr(limits, "available_memory", lambda: 2 * 10**9)
+    monkeypatch.setattr(limits, "cpu_count", lambda: 1)
+
+
+@pytest.mark.parametrize("model", ["alarmwork", "lstm", "simple-rnn", "autoenc-lite"])
+def test_homework_defaults_pass(small_machine, model):
+    cfg = config.resolve(model, plugins.registry())
+    plan = limits.plan_for(cfg)
+    assert limits.training_memory(cfg, plan) < 0.4e9  # measured: 311 MB (alarmwork), 393 (lstm)
+    assert limits.training_seconds(cfg, plan) < 60
+    limits.check_training(cfg)
+
+
+@pytest.mark.parametrize("name", ["homework", "long_sequences", "alarmwork_200"])
+def test_the_study_sweeps_pass(small_machine, name):
+    path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.yaml"
+    grid = sweep.build(sweep.read_spec(path), plugins.registry(), where=str(path))
+    limits.check_jobs(1, len(grid.cells), limits.worker_memory([c.config for c in grid.cells]))
+
+
+def test_data_of_the_studies_and_the_benchmark_pass(small_machine):
+    adding = plugins.registry().get("dataset", "adding")
+    for lengths in ([10, 50, 70, 100], [100, 200], [1000]):
+        limits.check_generate(adding, lengths, dict(adding.sizes), {})
+    limits.check_generate(plugins.registry().get("dataset", "images"), [100],
+                          {"train": 1000, "test": 20}, {})
+
+
+def test_small_runs_and_the_default_gradcheck_pass(small_machine):
+    alarmwork = plugins.registry().get("model", "alarmwork")
+    limits.check_gradcheck(alarmwork, "alarmwork", 5, 3, 4, 4, 0)
+    cfg = config.resolve("lstm", plugins.registry(), options={"L": 10, "epochs": 2, "seed": 3})
+    limits.check_training(cfg)
+    # benchmarks/epoch.py builds its learners like this (L=5,000, with and without checkpoints)
+    spec, _ = plugins.registry().get("dataset", "adding").example(5000, 2)
+    for settings in ({"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 71}):
+        rnnlab.build_learner("alarmwork", spec, settings=settings, seed=0, device="cpu")
+
+
+def test_checkpointing_lowers_the_estimate():
+    full = config.merge({"model": "alarmwork", "L": 5000, "batch_size": 2000})
+    light = dataclasses.replace(full, settings={"checkpoint_every": 71})
+    plan = limits.plan_for(full)
+    assert limits.training_memory(light, plan) < limits.training_memory(full, plan) / 5
+
+
+def test_the_python_api_refuses_too(workdir, machine):
+    with pytest.raises(rnnlab.UsageError, match="--L 100000: training alarmwork would need"):
+        rnnlab.train("alarmwork", L=100000)
+    with pytest.raises(rnnlab.UsageError, match="--seed expects"):
+        rnnlab.gen_data("adding", seed=2**32)
+    assert tree(workdir) == set()
+
+
+def test_formats():
+    assert limits.fmt_bytes(3e5) == "0.3 MB"
+    assert limits.fmt_bytes(25.3e9) == "25.3 GB"
+    assert limits.fmt_duration(90) == "1.5 minutes"
+    assert limits.fmt_duration(1e30) == "3.2e+22 years"
+    assert limits.fmt_int(10**40) == "100000... (41 digits)"
