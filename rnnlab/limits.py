@@ -30,6 +30,15 @@ SEED_MAX = 2**32 - 1
 """Seeds are 0..2^32-1: NumPy's SeedSequence refuses negative seeds and torch.manual_seed
 refuses 2^64 and beyond (it takes -1, which NumPy does not); 32 bits suit both."""
 
+GB = 1e9
+
+DEFAULT_LIMIT = 2 * GB
+"""What one command may plan on unless RNNLAB_MEMORY_LIMIT says otherwise: the homework runs
+need 0.3 GB and L=1,000 about 1.1 GB, while a mistyped option should fail fast on any machine
+instead of taking it over."""
+
+LIMIT_VARIABLE = "RNNLAB_MEMORY_LIMIT"
+
 MEMORY_SHARE = 0.5
 """A run or a data set may plan on at most half of the machine's physical memory: the rest is
 for the system, the page cache of the data files and whatever else runs (a second job)."""
@@ -150,7 +159,22 @@ def cpu_count() -> int:
 
 
 def memory_limit() -> float:
-    return MEMORY_SHARE * physical_memory()
+    """Bytes one command may plan on: RNNLAB_MEMORY_LIMIT (in GB) if set, else DEFAULT_LIMIT,
+    and never more than MEMORY_SHARE of the machine."""
+    return min(_configured_limit(), MEMORY_SHARE * physical_memory())
+
+
+def _configured_limit() -> float:
+    raw = os.environ.get(LIMIT_VARIABLE, "")
+    if not raw:
+        return DEFAULT_LIMIT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{LIMIT_VARIABLE} expects a number of GB > 0, got {raw[:40]!r}")
+    return value * GB
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,7 +209,8 @@ def _f(value: int | float) -> float:
 
 
 def _machine() -> str:
-    return f"this machine has {fmt_bytes(physical_memory())}; limit: half of it"
+    return (f"limit {fmt_bytes(memory_limit())}: {LIMIT_VARIABLE}=GB raises it to at most half "
+            f"of this machine's {fmt_bytes(physical_memory())}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,12 +15,15 @@ import rnnlab
 from rnnlab import config, limits, plugins, sweep
 
 BIG = str(2**70)
-HALF = "this machine has 16 GB; limit: half of it"  # the machine of these tests (patched)
+HALF = ("limit 8 GB: RNNLAB_MEMORY_LIMIT=GB raises it to at most half of this machine's "
+        "16 GB")  # the machine of these tests (patched)
 
 
 @pytest.fixture
 def machine(monkeypatch):
-    """A machine of 16 GB (8 GB available) with 2 cores, whatever runs the tests."""
+    """A machine of 16 GB (8 GB available) with 2 cores, whatever runs the tests, and a user
+    who raised the limit to half of it."""
+    monkeypatch.setenv("RNNLAB_MEMORY_LIMIT", "8")
     monkeypatch.setattr(limits, "physical_memory", lambda: 16 * 10**9)
     monkeypatch.setattr(limits, "available_memory", lambda: 8 * 10**9)
     monkeypatch.setattr(limits, "cpu_count", lambda: 2)
@@ -208,3 +211,23 @@ def test_formats():
     assert limits.fmt_duration(90) == "1.5 minutes"
     assert limits.fmt_duration(1e30) == "3.2e+22 years"
     assert limits.fmt_int(10**40) == "100000... (41 digits)"
+
+
+def test_by_default_a_command_plans_on_2_gb_and_the_variable_is_checked(workdir, cli,
+                                                                        monkeypatch):
+    monkeypatch.delenv("RNNLAB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(limits, "physical_memory", lambda: 64 * 10**9)
+    result = cli("gen-data", "--n-train", "3000000")
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert line.startswith("error: --n-train 3000000: ") and "\n" not in line
+    assert ("limit 2 GB: RNNLAB_MEMORY_LIMIT=GB raises it to at most half of this machine's "
+            "64 GB") in line
+    assert tree(workdir) == set()
+    assert limits.memory_limit() == 2e9
+    monkeypatch.setenv("RNNLAB_MEMORY_LIMIT", "100")
+    assert limits.memory_limit() == 32e9  # never more than half of the machine
+    monkeypatch.setenv("RNNLAB_MEMORY_LIMIT", "lots")
+    bad = cli("train", "lstm")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "error: RNNLAB_MEMORY_LIMIT expects a number of GB > 0, got 'lots'"
