@@ -457,8 +457,9 @@ def sweep_cmd(
         view.close()
     failed = [c for c in plan.cells if c.state == "failed"]
     done = sum(c.state in ("done", "skipped") for c in plan.cells)
-    out.print(f"sweep {plan.id}: {done}/{len(plan.cells)} runs completed, {len(failed)} "
-              f"failed, {plan.wall_time_s:.0f} s", highlight=False)
+    out.print(one_line(f"sweep {plan.id}: {done}/{len(plan.cells)} runs completed, "
+                       f"{len(failed)} failed, {plan.wall_time_s:.0f} s"), markup=False,
+              highlight=False)
     for cell in failed:
         out.print(f"  failed: {one_line(cell.label)}: {one_line(cell.info)}", markup=False,
                   highlight=False)

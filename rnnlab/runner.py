@@ -89,10 +89,15 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
     if data_dir is not None:
         cfg.data_dir = str(Path(data_dir).resolve())
     record = run.provenance.get("data_files")
-    if record is None:
-        emit(Note(f"run {run.id} has no record of its data files (an older rnnlab made it): "
-                  f"using {cfg.data_dir} without checking"))
-        return cfg, load_data(cfg, registry, emit, generate=False)
+    if not record:  # an older rnnlab's run, or an edited provenance.json
+        data = load_data(cfg, registry, emit, generate=False)
+        if data.files:
+            raise DataError(f"{run.dir / 'provenance.json'}: records no data files, so nothing "
+                            f"shows that {next(iter(data.files.values()))} is the data run "
+                            f"{run.id} was trained on; refusing to use it")
+        emit(Note(f"dataset '{cfg.data}' names no data files: run {run.id}'s data cannot be "
+                  "checked"))
+        return cfg, data
     if not isinstance(record, dict) or not all(
             isinstance(e, dict) and isinstance(e.get("path"), str)
             and isinstance(e.get("sha256"), str) for e in record.values()):
@@ -103,6 +108,9 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
         if data_dir is not None and isinstance(entry.get("relative"), str):
             expected = Path(data_dir) / entry["relative"]
         if not expected.is_file():
+            if expected.exists():
+                raise DataError(f"{expected}: not a regular file; run {run.id} was trained on "
+                                f"a file there{hint}")
             if entry.get("relative") is None:
                 continue  # found by the dataset itself (e.g. bundled files); checked below
             raise DataError(f"{expected}: missing; run {run.id} was trained on it{hint}")
@@ -285,26 +293,33 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
         return _resume(resume, registry, emit, data_dir, lock_wait, started, given)
     assert cfg is not None
     cfg = dataclasses.replace(validate(cfg), data_dir=str(Path(cfg.data_dir).resolve()))
+    if cfg.device == "cuda":  # before data is generated for a run that cannot start
+        from rnnlab.torch_learner import pick_device
+
+        pick_device(cfg.device)
     session = prepare(cfg, registry, emit, data)
     record = data_files if data_files is not None else data_record(session.data, cfg.data_dir)
-    run = (store or RunStore(cfg.runs_dir)).create(cfg.model)
-    lock = run.lock()
+    run, staging = (store or RunStore(cfg.runs_dir)).create_staged(cfg.model)
+    lock = staging.lock()
     try:
         lock.acquire()
-        run.write_config(cfg.to_dict())
-        run.write_provenance({**provenance(cfg, session, registry), "data_dir": cfg.data_dir,
-                              "data_files": record})
+        write = staging  # the first files go into a hidden folder, moved into place at once
+        write.write_config(cfg.to_dict())
+        write.write_provenance({**provenance(cfg, session, registry), "data_dir": cfg.data_dir,
+                                "data_files": record})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
             "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
         }
-        run.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
-                            {"epoch": 0, "updates": 0})  # the last good state, from the start
-        run.write_summary(summary)
+        write.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
+                              {"epoch": 0, "updates": 0})  # the last good state, from the start
+        write.write_summary(summary)
+        RunStore(run.dir.parent).publish(staging, run)  # complete, or not there at all
     except BaseException:
         lock.release()
         RunStore(run.dir.parent).discard(run)  # a run that never started leaves nothing
+        RunStore(run.dir.parent).discard(staging)
         raise
     try:
         return _train(session, run, summary, {"epoch": 0, "updates": 0}, emit, started)
@@ -418,13 +433,30 @@ def _optimizer_state(learner: Learner) -> dict[str, Any]:
     return get() if get is not None else {}
 
 
+def _load_checkpoint(session: Session, run: Run, optimizer_too: bool = False
+                     ) -> dict[str, int]:
+    """Put the run's checkpoint into the session's fresh learner. The archive's headers are
+    checked against the learner's own parameters before anything is read (names, shapes,
+    sizes), and whatever the learner still refuses is an error naming the file."""
+    fresh = session.learner.state_dict()
+    expected = {k: tuple(np.shape(v)) for k, v in fresh.items()}
+    params, optimizer, position = run.load_training_state(expected)
+    path = run.dir / "model.npz"
+    try:
+        session.learner.load_state_dict(params)
+        load = getattr(session.learner, "load_optimizer_state", None)
+        if optimizer_too and optimizer and load is not None:
+            load(optimizer)
+    except Exception as exc:
+        raise RnnlabError(f"{path}: not a valid checkpoint of model '{session.config.model}' "
+                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+                          ) from None
+    return position
+
+
 def _restore(session: Session, run: Run) -> dict[str, int]:
     """Load the last completed epoch's weights and optimizer state; drop later records."""
-    params, optimizer, position = run.load_training_state()
-    session.learner.load_state_dict(params)
-    load = getattr(session.learner, "load_optimizer_state", None)
-    if optimizer and load is not None:
-        load(optimizer)
+    position = _load_checkpoint(session, run, optimizer_too=True)
     kept = [m for m in run.metrics if m.get("epoch", 0) <= position["epoch"]]
     run.write_metrics(kept)
     run.save_losses(run.losses()[: position["updates"]])
@@ -515,7 +547,7 @@ def load_session(run: Run, registry: plugins.Registry | None = None,
     cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
     session = _session(validate(cfg), registry.get("model", cfg.model),
                        registry.get("dataset", cfg.data), data)
-    session.learner.load_state_dict(run.load_checkpoint())
+    _load_checkpoint(session, run)
     return session
 
 

@@ -249,12 +249,15 @@ class Run:
         """The model's parameters at the last completed epoch."""
         return self.load_training_state()[0]
 
-    def load_training_state(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    def load_training_state(self, expected: dict[str, tuple[int, ...]] | None = None
+                            ) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
         """(parameters, optimizer state, {"epoch", "updates"}) of the last completed epoch.
 
         Arrays only: a checkpoint holding pickled objects is refused, not unpickled; so is
-        one whose arrays would unpack to more memory than CHECKPOINT_LIMIT (headers are
-        checked before any array is read)."""
+        one whose arrays would unpack to more memory than CHECKPOINT_LIMIT, or, given the
+        `expected` parameter shapes, one whose parameters differ from them or whose arrays
+        would take more than a few times the parameters' memory (headers are checked before
+        any array is read)."""
         import numpy as np
 
         path = self.dir / CHECKPOINT
@@ -262,7 +265,7 @@ class Run:
             raise RnnlabError(f"run {self.id} has no checkpoint ({path} is missing)")
         _regular(path, CHECKPOINT_LIMIT)
         try:
-            _check_npz_sizes(path)
+            _check_npz_sizes(path, expected)
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
         except RnnlabError:
@@ -306,7 +309,11 @@ class Run:
         arrays.update({f"optimizer/{k}": v for k, v in (optimizer or {}).items()})
         arrays.update({f"progress/{k}": np.array(v) for k, v in (progress or {}).items()})
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        try:
+            np.savez(buffer, **arrays)
+        except MemoryError:
+            raise RnnlabError(f"{self.dir / CHECKPOINT}: could not be written (out of memory)"
+                              ) from None
         atomic_write(self.dir / CHECKPOINT, buffer.getvalue())
 
     def save_losses(self, losses: Any) -> None:
@@ -317,12 +324,16 @@ class Run:
         atomic_write(self.dir / LOSSES, buffer.getvalue())
 
 
-def _check_npz_sizes(path: Path) -> None:
-    """Refuse a checkpoint whose array headers promise more memory than CHECKPOINT_LIMIT or
-    hold objects, before any array is unpacked (a few MB of zip can expand to GBs)."""
+def _check_npz_sizes(path: Path, expected: dict[str, tuple[int, ...]] | None = None) -> None:
+    """Refuse a checkpoint whose array headers promise more memory than its limit, hold
+    objects, or (given the model's `expected` parameter shapes) do not match the model,
+    before any array is unpacked (a few MB of zip can expand to GBs)."""
     import numpy as np
 
-    total = 0
+    total, limit = 0, CHECKPOINT_LIMIT
+    if expected is not None:  # parameters, optimizer state (a few copies), position
+        limit = min(limit, 8 * 8 * sum(math.prod(s) for s in expected.values()) + 2**20)
+    seen = set()
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             with archive.open(info) as member:
@@ -334,11 +345,26 @@ def _check_npz_sizes(path: Path) -> None:
                 shape, _, dtype = read_header(member)
             if dtype.hasobject:
                 raise ValueError(f"{info.filename}: holds Python objects")
+            name = info.filename.removesuffix(".npy")
+            if expected is not None and not name.startswith(("optimizer/", "progress/")):
+                if name not in expected:
+                    raise RnnlabError(f"{path}: not a checkpoint of this model (unexpected "
+                                      f"array {name[:60]!r})")
+                if tuple(shape) != expected[name]:
+                    raise RnnlabError(f"{path}: not a checkpoint of this model ({name} has "
+                                      f"shape {tuple(shape)}, expected {expected[name]})")
+                seen.add(name)
             total += math.prod(shape) * dtype.itemsize
-            if total > CHECKPOINT_LIMIT:
-                raise RnnlabError(f"{path}: its arrays would take {total / 2**30:.1f} GB of "
-                                  f"memory (limit {CHECKPOINT_LIMIT / 2**30:.0f} GB); refusing "
-                                  "to load it")
+            if total > limit:
+                raise RnnlabError(f"{path}: its arrays would take {_size(total)} of memory "
+                                  f"(limit {_size(limit)}); refusing to load it")
+    missing = sorted(set(expected or ()) - seen)
+    if missing:
+        raise RnnlabError(f"{path}: not a checkpoint of this model (no array {missing[0]!r})")
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
 
 
 class RunStore:
@@ -367,6 +393,27 @@ class RunStore:
                     f"cannot create a run in '{self.root}' ({exc.strerror or exc})"
                 ) from None
             return Run(self.root / run_id)
+
+    def create_staged(self, model: str) -> tuple[Run, Run]:
+        """A new run id (its directory reserved, empty) and a hidden staging directory to
+        write its first files into; `publish` then moves them into place in one rename, so a
+        run is never seen half-created, even after kill -9."""
+        run = self.create(model)
+        staging = Run(self.root / f".{run.id}.new")
+        try:
+            staging.dir.mkdir()
+        except OSError as exc:
+            self.discard(run)
+            raise RnnlabError(f"cannot create a run in '{self.root}' ({exc.strerror or exc})"
+                              ) from None
+        return run, staging
+
+    def publish(self, staging: Run, run: Run) -> None:
+        """Move a staged run onto its reserved (empty) directory: one atomic rename."""
+        try:
+            os.replace(staging.dir, run.dir)
+        except OSError as exc:
+            raise RnnlabError(f"cannot create run {run.dir} ({exc.strerror or exc})") from None
 
     def discard(self, run: Run) -> None:
         """Remove a run directory that never got going (its creation failed half-way)."""

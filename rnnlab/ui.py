@@ -175,7 +175,7 @@ class SweepView:
         for cell in self.cells.values():
             counts[cell.state] = counts.get(cell.state, 0) + 1
         caption = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        table = Table(title=self.title, caption=caption)
+        table = Table(title=Text(printable(self.title)), caption=caption)
         for header in ("#", "cell", "state", "progress / result"):
             table.add_column(header)
         for index in sorted(self.cells):
@@ -207,13 +207,15 @@ def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
     return table
 
 
-def simple_table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
-    """A table whose cells are plain text (never markup), control characters escaped."""
+def simple_table(title: str, headers: list[str], rows: list[list[str]],
+                 multiline: bool = False) -> Table:
+    """A table whose cells are plain text (never markup), control characters escaped (also
+    newlines, unless the cells are `multiline` by design, as in report tables)."""
     table = Table(title=Text(printable(title)))
     for i, header in enumerate(headers):
         table.add_column(header, no_wrap=i == 0)
     for row in rows:
-        table.add_row(*(Text(printable(cell, newlines=True)) for cell in row))
+        table.add_row(*(Text(printable(cell, newlines=multiline)) for cell in row))
     return table
 
 
@@ -241,4 +243,4 @@ def render_report(result: ReportResult, fmt: str) -> str | Table:
         lines += ["| " + " | ".join(c.replace("\n", "<br>") for c in row) + " |" for row in cells]
         lines += ["", *map(printable, result.notes)] if result.notes else []
         return "\n".join(lines)
-    return simple_table(result.title, headers, cells)
+    return simple_table(result.title, headers, cells, multiline=True)

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rnnlab
@@ -238,23 +239,64 @@ def test_a_damaged_run_is_listed_as_damaged_and_left_out_of_reports(small_data, 
     assert named.exit_code == 1 and reason in named.stderr
 
 
-def test_a_checkpoint_whose_headers_promise_gigabytes_is_refused_before_loading(small_data,
-                                                                                   cli):
-    run = rnnlab.train("simple-rnn", L=10, epochs=1)
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }"
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """A .npy file's header alone: what np.load reads before deciding how much to allocate."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
     header = header.ljust(118) + "\n"
-    npy = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\0" * 64
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def test_checkpoints_are_checked_against_the_model_before_anything_is_unpacked(small_data,
+                                                                                  cli):
     import zipfile
 
-    with zipfile.ZipFile(run.dir / "model.npz", "w") as archive:
-        archive.writestr("rnn.weight_ih_l0.npy", npy)
-    started = time.perf_counter()
+    run = rnnlab.train("simple-rnn", L=10, epochs=1)
+    path = run.dir / "model.npz"
+    good = dict(np.load(path))
+    cases = {  # member -> (header, expected message after "model.npz: ")
+        "rnn.weight_ih_l0": (npy_header((100000, 100000)), "not a checkpoint of this model "
+                             "(rnn.weight_ih_l0 has shape (100000, 100000), expected (50, 2))"),
+        "../../evil": (npy_header((1,)), "not a checkpoint of this model (unexpected array "
+                       "'../../evil')"),
+        "optimizer/bomb": (npy_header((100000, 100000)), "its arrays would take 74.5 GB of "
+                           "memory (limit "),
+    }
+    for member, (header, message) in cases.items():
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, value in good.items():
+                if name != member:
+                    archive.writestr(f"{name}.npy", npy_header(value.shape, value.dtype.str)
+                                     + value.tobytes())
+            archive.writestr(f"{member}.npy", header + b"\0" * 64)
+        started = time.perf_counter()
+        result = cli("eval", run.id)
+        assert time.perf_counter() - started < 10
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {path}: {message}"), result.stderr
+
+    # a few MB of deflated zeros that would expand to 800 MB
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, value in good.items():
+            archive.writestr(f"{name}.npy", npy_header(value.shape, value.dtype.str)
+                             + value.tobytes())
+        with archive.open("optimizer/zeros.npy", "w") as member:
+            member.write(npy_header((200_000_000,), "<f4"))
+            chunk = bytes(2**24)
+            for _ in range(800_000_000 // len(chunk)):
+                member.write(chunk)
+    assert path.stat().st_size < 5e6
     result = cli("eval", run.id)
-    assert time.perf_counter() - started < 10
     assert result.exit_code == 1
-    assert result.stderr.strip() == (
-        f"error: {run.dir / 'model.npz'}: its arrays would take 74.5 GB of memory (limit 4 GB); "
-        "refusing to load it")
+    assert "model.npz: its arrays would take 763.0 MB of memory (limit " in result.stderr
+
+    # the right names and shapes, but values the model cannot take: still one line
+    good["rnn.weight_ih_l0"] = np.array(["x"] * 100).reshape(50, 2)
+    np.savez(path, **good)
+    result = cli("eval", run.id)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}: not a valid checkpoint of model "
+                                    "'simple-rnn' (")
+    assert "\n" not in result.stderr.strip()
 
 
 # -- 6. workers never outlive their sweep --------------------------------------------------------
@@ -399,3 +441,71 @@ def test_a_planted_lock_file_is_neither_followed_nor_blocking(small_data, cli, p
     assert evaluated.exit_code == 1
     assert evaluated.stderr.startswith(f"error: {run.dir / '.lock'}: ")
     assert precious.read_text() == "keep me"
+
+
+def test_a_run_without_a_record_of_its_data_is_not_measured_on_whatever_is_there(small_data,
+                                                                                  cli):
+    run = rnnlab.train("simple-rnn", L=10, epochs=1)
+    provenance = json.loads((run.dir / "provenance.json").read_text())
+    for record in ({**provenance, "data_files": {}}, {}):
+        (run.dir / "provenance.json").write_text(json.dumps(record))
+        before = snapshot(run.dir)
+        result = cli("eval", run.id)
+        assert result.exit_code == 1
+        assert result.stderr.strip() == (
+            f"error: {run.dir / 'provenance.json'}: records no data files, so nothing shows "
+            f"that {Path('datasets/adding/adding_problem_T=010_train.csv').resolve()} is the "
+            f"data run {run.id} was trained on; refusing to use it")
+        assert snapshot(run.dir) == before
+
+
+def test_recipes_with_equal_options_keep_their_own_seeds_and_null_metrics_are_left_out(
+        small_data, cli):
+    Path("rec.yaml").write_text("name: rec\nmodel: [simple-rnn]\nL: [10]\nseeds: 2\n"
+                                "epochs: 1\nrecipes:\n  a: {}\n  b: {lr: 0.01}\n")
+    assert cli("sweep", "rec.yaml").exit_code == 0
+    report = json.loads(cli("report", "accuracy", "--format", "json").stdout)
+    assert {r["model"]: r["L10_n"] for r in report["rows"][:-1]} == {
+        "simple-rnn (a)": 2, "simple-rnn (b)": 2}
+    run = RunStore("runs").list()[0]
+    summary = json.loads((run.dir / "summary.json").read_text())
+    summary["test"]["accuracy"] = None  # what a NaN accuracy is written as
+    (run.dir / "summary.json").write_text(json.dumps(summary))
+    result = cli("report", "accuracy", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(r["L10_n"] for r in report["rows"][:-1]) == [1, 2]
+    assert "1 run(s) not completed or without a test accuracy were left out" in report["notes"]
+
+
+def test_a_run_killed_while_being_created_is_not_there_at_all(tmp_path):
+    store = RunStore(tmp_path)
+    run, staging = store.create_staged("lstm")
+    staging.write_config({"model": "lstm"})
+    staging.write_summary({"status": "running"})  # ... and the process dies before publishing
+    assert store.scan() == ([], [])
+    store.publish(staging, run)
+    assert [r.id for r in store.scan()[0]] == [run.id] and not staging.dir.exists()
+
+
+def test_device_cuda_without_a_gpu_generates_no_data(workdir, cli):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = cli("train", "lstm", "--L", "13", "--epochs", "1", "--device", "cuda")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --device cuda: no CUDA device is available (use "
+                                     "--device cpu)")
+    assert list(workdir.iterdir()) == []
+
+
+def test_sweep_names_and_run_ids_with_control_characters_are_escaped(small_data, cli):
+    result = cli("sweep", "--model", "simple-rnn", "--L", "10", "--seeds", "1", "--epochs", "1",
+                 "--name", "a\x1b[31m")
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "sweep a\\x1b[31m: 1/1 runs completed" in result.stdout
+    run = RunStore("runs").list()[0]
+    run.dir.rename(run.dir.parent / "x\nname")
+    listed = cli("runs")
+    assert "x\\nname" in listed.stdout

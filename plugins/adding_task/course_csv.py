@@ -48,6 +48,8 @@ def _numbers(path: Path, lines: list[str], first_line: int) -> np.ndarray:
         for i, line in enumerate(lines):
             for field in line.split(","):
                 try:
+                    if "_" in field:  # Python's float() takes 1_0; NumPy (and CSV) do not
+                        raise ValueError(field)
                     float(field)
                 except ValueError:
                     lineno = first_line + 3 * i

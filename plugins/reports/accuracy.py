@@ -11,6 +11,7 @@ of their own.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from typing import Any
@@ -40,6 +41,9 @@ def _usable(run: Run) -> dict[str, Any] | None:
     test = summary.get("test") or {}
     if summary.get("status") != "completed" or summary.get("L") is None or key not in test:
         return None
+    value = test[key]
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None  # e.g. null: a metric that was NaN when it was measured
     return summary
 
 
@@ -54,7 +58,8 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         if summary is None:
             skipped += 1
             continue
-        key = run.config_key()  # the same configuration and seed: one result, not two seeds
+        # the same configuration, seed and recipe: one result, not two seeds
+        key = f"{summary.get('recipe', '')}/{run.config_key()}"
         if key in counted:
             duplicates.append((run, counted[key]))
             continue
