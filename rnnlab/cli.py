@@ -441,7 +441,7 @@ def sweep_cmd(
     plan = sweeps.build(spec, registry(), where=where, runs_dir=runs_dir, data_dir=data_dir)
     if local:  # the largest run of the grid sets what one worker needs
         limits.check_jobs(jobs, len(plan.cells), limits.worker_memory(
-            [c.config for c in plan.cells]))
+            [c.config for c in plan.cells], registry()))
     sweeps.plan(plan, rerun_failed=rerun_failed, force=force)
     view = ui.SweepView(out, len(plan.cells), f"sweep {plan.id}: {len(plan.cells)} runs")
     try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnlab import limits
 from rnnlab.errors import UsageError
 from rnnlab.files import dump_yaml, load_yaml, short
 
@@ -88,7 +89,7 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
 
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Range checks that no type can express; the message names the option."""
-    from rnnlab import limits
+    from rnnlab.limits import SEED_MAX
 
     checks = [
         ("--L", cfg.L is None or cfg.L >= 1, "an integer >= 1", cfg.L),
@@ -98,7 +99,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         ("--lr", math.isfinite(cfg.lr) and cfg.lr > 0, "a number > 0", cfg.lr),
         ("--momentum", 0 <= cfg.momentum < 1, "a number in [0, 1)", cfg.momentum),
         ("--hidden", cfg.hidden >= 1, "an integer >= 1", cfg.hidden),
-        ("--seed", 0 <= cfg.seed <= limits.SEED_MAX, f"an integer in [0, {limits.SEED_MAX}]",
+        ("--seed", 0 <= cfg.seed <= SEED_MAX, f"an integer in [0, {SEED_MAX}]",
          limits.fmt_int(cfg.seed)),
         ("--device", cfg.device in DEVICES, "one of " + "|".join(DEVICES), cfg.device),
         ("--optimizer", cfg.optimizer in OPTIMIZERS, "one of " + "|".join(OPTIMIZERS),
@@ -114,7 +115,6 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for option, ok, expected, value in checks:
         if not ok:
             raise UsageError(f"{option} expects {expected}, got {value}")
-    limits.check_training(cfg)  # memory and time, before any data is generated or loaded
     return cfg
 
 
@@ -227,4 +227,6 @@ def resolve(
     except UsageError as exc:
         raise UsageError(f"{config_file}: {exc}") from None
     cfg.settings = resolve_settings({**file_settings, **(sets or {})}, declared)
-    return validate(cfg)
+    validate(cfg)
+    limits.check_training(cfg, registry)  # memory and time, before any data is made or read
+    return cfg

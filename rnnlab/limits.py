@@ -231,13 +231,14 @@ def _costs(plugin: Any, defaults: dict[str, float]) -> dict[str, float]:
     return {**defaults, **(declared if isinstance(declared, dict) else {})}
 
 
-def _plugins(cfg: Any) -> tuple[Any, Any]:
-    """The model and dataset plugins of a config, or None where they cannot be found (the
-    estimate then uses the defaults; a missing plugin is reported elsewhere)."""
-    from rnnlab import plugins
-
-    registry = plugins.registry()
+def _plugins(cfg: Any, registry: Any) -> tuple[Any, Any]:
+    """The model and dataset plugins of a config from `registry` (anything with
+    get(kind, name)), or None where they cannot be found: the estimate then uses the defaults
+    (a missing plugin is reported elsewhere). Taking the registry as an argument keeps this
+    module free of imports from the rest of rnnlab."""
     model = data = None
+    if registry is None:
+        return model, data
     try:
         model = registry.get("model", cfg.model) if cfg.model else None
         name = cfg.data or getattr(model, "data", "")
@@ -260,8 +261,8 @@ class Plan:
         return _f(cfg.L) if self.kind == "sequence" and cfg.L else 1.0
 
 
-def plan_for(cfg: Any) -> Plan:
-    model, data = _plugins(cfg)
+def plan_for(cfg: Any, registry: Any = None) -> Plan:
+    model, data = _plugins(cfg, registry)
     kind = getattr(data, "kind", None) or ("sequence" if cfg.L is not None else "image")
     sizes = dict(getattr(data, "sizes", None) or DEFAULT_SIZES)
     return Plan(sizes, kind, _costs(model, MODEL_COSTS),
@@ -335,9 +336,9 @@ def _blame(cfg: Any, measure: Callable[[Any], float]) -> tuple[str, Any]:
     return best
 
 
-def check_training(cfg: Any, plan: Plan | None = None) -> None:
+def check_training(cfg: Any, registry: Any = None, plan: Plan | None = None) -> None:
     """Refuse a training config that needs more memory or time than allowed."""
-    plan = plan or plan_for(cfg)
+    plan = plan or plan_for(cfg, registry)
     limit = memory_limit()
     memory, seconds = training_memory(cfg, plan), training_seconds(cfg, plan)
     what = f"training {cfg.model or 'the model'}"
@@ -434,14 +435,14 @@ def check_jobs(jobs: int, workers: int | None = None, per_worker: float = WORKER
                          f"{JOBS_PER_CPU} = {JOBS_PER_CPU * cores})")
 
 
-def worker_memory(configs: list[Any]) -> float:
+def worker_memory(configs: list[Any], registry: Any = None) -> float:
     """Bytes one sweep worker needs: the largest training run among `configs`."""
     plans: dict[tuple[str, str], Plan] = {}
     need = 0.0
     for cfg in configs:
         key = (cfg.model, cfg.data)
         if key not in plans:
-            plans[key] = plan_for(cfg)
+            plans[key] = plan_for(cfg, registry)
         plan = plans[key]
         need = max(need, training_memory(cfg, plan))
     return need

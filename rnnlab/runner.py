@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import plugins
+from rnnlab import limits, plugins
 from rnnlab.api import Data, DataRequest, DataSpec, Learner, Split
 from rnnlab.config import TrainConfig, epoch_lr, merge, validate
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
@@ -293,6 +293,7 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
         return _resume(resume, registry, emit, data_dir, lock_wait, started, given)
     assert cfg is not None
     cfg = dataclasses.replace(validate(cfg), data_dir=str(Path(cfg.data_dir).resolve()))
+    limits.check_training(cfg, registry)  # before any data is generated or loaded
     if cfg.device == "cuda":  # before data is generated for a run that cannot start
         from rnnlab.torch_learner import pick_device
 
@@ -342,6 +343,7 @@ def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
                       "taking it over"))
         if run.status == "completed":
             raise UsageError(f"run {run.id} is already completed; nothing to resume")
+        limits.check_training(validate(run_config(run)), registry)
         if given is None:
             cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
         else:  # loaded elsewhere (a Dask client): it must be the data the run recorded

@@ -158,17 +158,18 @@ def small_machine(monkeypatch):
 @pytest.mark.parametrize("model", ["alarmwork", "lstm", "simple-rnn", "autoenc-lite"])
 def test_homework_defaults_pass(small_machine, model):
     cfg = config.resolve(model, plugins.registry())
-    plan = limits.plan_for(cfg)
+    plan = limits.plan_for(cfg, plugins.registry())
     assert limits.training_memory(cfg, plan) < 0.4e9  # measured: 311 MB (alarmwork), 393 (lstm)
     assert limits.training_seconds(cfg, plan) < 60
-    limits.check_training(cfg)
+    limits.check_training(cfg, plugins.registry())
 
 
 @pytest.mark.parametrize("name", ["homework", "long_sequences", "alarmwork_200"])
 def test_the_study_sweeps_pass(small_machine, name):
     path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.yaml"
     grid = sweep.build(sweep.read_spec(path), plugins.registry(), where=str(path))
-    limits.check_jobs(1, len(grid.cells), limits.worker_memory([c.config for c in grid.cells]))
+    need = limits.worker_memory([c.config for c in grid.cells], plugins.registry())
+    limits.check_jobs(1, len(grid.cells), need)
 
 
 def test_data_of_the_studies_and_the_benchmark_pass(small_machine):
@@ -183,7 +184,7 @@ def test_small_runs_and_the_default_gradcheck_pass(small_machine):
     alarmwork = plugins.registry().get("model", "alarmwork")
     limits.check_gradcheck(alarmwork, "alarmwork", 5, 3, 4, 4, 0)
     cfg = config.resolve("lstm", plugins.registry(), options={"L": 10, "epochs": 2, "seed": 3})
-    limits.check_training(cfg)
+    limits.check_training(cfg, plugins.registry())
     # benchmarks/epoch.py builds its learners like this (L=5,000, with and without checkpoints)
     spec, _ = plugins.registry().get("dataset", "adding").example(5000, 2)
     for settings in ({"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 71}):
@@ -193,7 +194,7 @@ def test_small_runs_and_the_default_gradcheck_pass(small_machine):
 def test_checkpointing_lowers_the_estimate():
     full = config.merge({"model": "alarmwork", "L": 5000, "batch_size": 2000})
     light = dataclasses.replace(full, settings={"checkpoint_every": 71})
-    plan = limits.plan_for(full)
+    plan = limits.plan_for(full, plugins.registry())
     assert limits.training_memory(light, plan) < limits.training_memory(full, plan) / 5
 
 
