@@ -384,33 +384,36 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
             summary.update(status="interrupted", reason=message, epochs=position["epoch"],
                            updates=position["updates"])
             problem = _finish(run, summary, started, emit)
-        raise RunInterrupted(message + problem, code) from None
+        if problem:
+            message += f"; its status could not be recorded ({problem})"
+        raise RunInterrupted(message, code) from None
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RnnlabError) else str(exc)
         summary.update(status="failed", reason=reason)
         problem = _finish(run, summary, started, emit)
         if problem:  # the first failure stays first; the message says the status is stale
-            error = RnnlabError(f"{reason}{problem}")
+            error = RnnlabError(f"{reason}; its status 'failed' could not be recorded either "
+                                f"({problem})")
             error.exit_code = getattr(exc, "exit_code", 1)
             raise error from exc
         raise
     problem = _finish(run, summary, started, emit)
     if problem:
-        raise RnnlabError(f"run {run.id} completed{problem}")
+        raise RnnlabError(f"run {run.id} completed, but its status could not be recorded "
+                          f"({problem})")
     return run
 
 
 def _finish(run: Run, summary: dict[str, Any], started: float, emit: EventSink) -> str:
-    """Record how the run ended. Returns '' or, if the summary cannot be written, what to
-    add to the error message (the status on disk then still says 'running'; with the lock
-    gone, `rnnlab runs` shows the run as abandoned)."""
+    """Record how the run ended. Returns '' or, if the summary cannot be written, why (the
+    status on disk then still says 'running'; with the lock gone, `rnnlab runs` shows the run
+    as abandoned)."""
     summary["wall_time_s"] = round(time.perf_counter() - started, 3)
     problem = ""
     try:
         run.write_summary(summary)
     except Exception as exc:  # e.g. the disk is full
-        problem = (f"; its status '{summary['status']}' could not be recorded either "
-                   f"({' '.join(str(exc).split())})")
+        problem = " ".join(str(exc).split())
     emit(RunFinished(run.id, run.dir, summary))
     return problem
 
