@@ -78,6 +78,8 @@ CASES: dict[str, Case] = {
     "csv wrong L": Case(adding("0.1,0.2,0.3,0.4,0.5\n1,0,0,1,0\n0.5,,,,"), TRAIN_ADDING,
                         f"{CSV}: sequences have length 5, expected L=4", 1),
     "csv is a directory": Case(adding(None), TRAIN_ADDING, f"{CSV}: is a directory", 1),
+    "csv beyond float32": Case(adding("0.1,1e39,0.3,0.4\n1,0,1,0\n0.4,,,"), TRAIN_ADDING,
+                               f"{CSV}:1: value 1e+39 is outside the float32 range", 1),
     # image pickles
     "pickle shape": Case(images(np.zeros((2, 14, 14))), TRAIN_IMAGES,
                          "bad.pickle: array of shape (2, 14, 14), expected (N, 15, 15)", 1),
@@ -120,7 +122,19 @@ CASES: dict[str, Case] = {
     "yaml missing": Case({}, TRAIN_CONFIG, "c.yaml: file not found"),
     "yaml directory": Case({"c.yaml": None}, TRAIN_CONFIG,
                            "c.yaml: is a directory, expected a YAML config file"),
+    "yaml alias bomb": Case(config("a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcd", "bcde", strict=True))
+        + "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"), TRAIN_CONFIG,
+        "c.yaml:6: alias *e expands the file to more than 100000 values"),
+    "yaml duplicate key": Case(config("lr: 0.1\nlr: 0.2\n"), TRAIN_CONFIG,
+                               "c.yaml:2: duplicate key 'lr'"),
     # option values
+    "seed negative": Case({}, ["train", "lstm", "--seed", "-1"],
+                          "--seed expects an integer in [0, 4294967295], got -1"),
+    "gen seed huge": Case({}, ["gen-data", "--seed", str(2**70)],
+                          f"--seed expects an integer in [0, 4294967295], got {2**70}"),
+    "epochs huge": Case({}, ["train", "lstm", "--epochs", str(2**70)],
+                        f"--epochs {2**70}: training lstm would need about "),
     "L zero": Case({}, ["train", "lstm", "--L", "0"], "--L expects an integer >= 1, got 0"),
     "batch zero": Case({}, ["train", "lstm", "--batch-size", "0"],
                        "--batch-size expects an integer >= 1, got 0"),
