@@ -331,6 +331,8 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
 def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
             data_dir: str | Path | None, lock_wait: float, started: float,
             given: tuple[Data, dict[str, Any]] | None = None) -> Run:
+    if run.status == "completed":  # final: refused without touching the run (checked again)
+        raise UsageError(f"run {run.id} is already completed; nothing to resume")
     lock = run.lock()
     try:
         stale = lock.acquire(wait=lock_wait)

@@ -509,3 +509,14 @@ def test_sweep_names_and_run_ids_with_control_characters_are_escaped(small_data,
     run.dir.rename(run.dir.parent / "x\nname")
     listed = cli("runs")
     assert "x\\nname" in listed.stdout
+
+
+def test_resuming_a_completed_run_is_refused_without_touching_it(small_data, cli):
+    run = rnnlab.train("simple-rnn", L=10, epochs=1)
+    (run.dir / ".lock").unlink()  # e.g. a run copied without its dot files
+    before = snapshot(run.dir)
+    result = cli("train", "--resume", run.id)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"error: run {run.id} is already completed; nothing to "
+                                      "resume")
+    assert snapshot(run.dir) == before
