@@ -122,7 +122,7 @@ def test_a_report_counts_a_symlinked_or_copied_run_once_and_names_the_duplicate(
 def test_resume_and_eval_from_elsewhere_use_the_recorded_files_and_never_generate(
         workdir, tmp_path_factory):
     rnnlab.gen_data("adding", lengths=[10], sizes={"train": 1000, "dev": 100, "test": 100})
-    args = ["train", "simple-rnn", "--L", "10", "--epochs", "6", "--early-stop", "off",
+    args = ["train", "simple-rnn", "--L", "10", "--epochs", "30", "--early-stop", "off",
             "--quiet"]
     trainer = start(*args, cwd=workdir)
     wait_for(lambda: epochs_written(workdir / "runs") >= 2)
