@@ -95,8 +95,8 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
             raise DataError(f"{run.dir / 'provenance.json'}: records no data files, so nothing "
                             f"shows that {next(iter(data.files.values()))} is the data run "
                             f"{run.id} was trained on; refusing to use it")
-        emit(Note(f"dataset '{cfg.data}' names no data files: run {run.id}'s data cannot be "
-                  "checked"))
+        emit(Note(f"warning: dataset '{cfg.data}' names no data files: run {run.id}'s data "
+                  "cannot be checked"))
         return cfg, data
     if not isinstance(record, dict) or not all(
             isinstance(e, dict) and isinstance(e.get("path"), str)
@@ -341,8 +341,8 @@ def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
                           "resumed once that process has ended") from None
     try:
         if stale:
-            emit(Note(f"run {run.id} was left locked by {describe(stale)}, which has ended; "
-                      "taking it over"))
+            emit(Note(f"warning: run {run.id} was left locked by {describe(stale)}, which "
+                      "has ended; taking it over"))
         if run.status == "completed":
             raise UsageError(f"run {run.id} is already completed; nothing to resume")
         limits.check_training(validate(run_config(run)), registry)

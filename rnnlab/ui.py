@@ -76,7 +76,7 @@ class ConsoleUI:
         if isinstance(event, ProgressEvent):
             self._progress(event)
         elif isinstance(event, Note):
-            if not self.quiet:
+            if not self.quiet or event.text.startswith("warning: "):  # warnings always show
                 self._print(event.text)
         elif isinstance(event, RunStarted):
             if not self.quiet:
