@@ -132,16 +132,18 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
 def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
             data: Data | None = None) -> Session:
     """Load the data (unless given) and build a freshly initialised, seeded model."""
-    model_plugin = registry.get("model", cfg.model)
-    data_plugin = registry.get("dataset", cfg.data)
+    model_plugin = registry.get("model", cfg.model)  # an unknown name fails before loading
     if data is None:
         data = load_data(cfg, registry, emit)
-    return _session(cfg, model_plugin, data_plugin, data)
+    return _session(cfg, registry, data, model_plugin)
 
 
-def _session(cfg: TrainConfig, model_plugin: Any, data_plugin: Any, data: Data) -> Session:
+def _session(cfg: TrainConfig, registry: plugins.Registry, data: Data,
+             model_plugin: Any = None) -> Session:
+    """A freshly initialised, seeded model for `data`."""
+    model_plugin = model_plugin or registry.get("model", cfg.model)
     learner, device = make_learner(model_plugin, data.spec, cfg)
-    return Session(cfg, model_plugin, data_plugin, data, learner, device)
+    return Session(cfg, model_plugin, registry.get("dataset", cfg.data), data, learner, device)
 
 
 def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[Learner, str]:
@@ -304,18 +306,19 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
     lock = staging.lock()
     try:
         lock.acquire()
-        write = staging  # the first files go into a hidden folder, moved into place at once
-        write.write_config(cfg.to_dict())
-        write.write_provenance({**provenance(cfg, session, registry), "data_dir": cfg.data_dir,
-                                "data_files": record})
+        # the first files go into a hidden folder, moved into place at once
+        staging.write_config(cfg.to_dict())
+        staging.write_provenance({**provenance(cfg, session, registry),
+                                  "data_dir": cfg.data_dir, "data_files": record})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
             "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
         }
-        write.save_checkpoint(session.learner.state_dict(), _optimizer_state(session.learner),
-                              {"epoch": 0, "updates": 0})  # the last good state, from the start
-        write.write_summary(summary)
+        staging.save_checkpoint(session.learner.state_dict(),
+                                _optimizer_state(session.learner),
+                                {"epoch": 0, "updates": 0})  # the last good state, from the start
+        staging.write_summary(summary)
         RunStore(run.dir.parent).publish(staging, run)  # complete, or not there at all
     except BaseException:
         lock.release()
@@ -345,18 +348,18 @@ def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
                       "has ended; taking it over"))
         if run.status == "completed":
             raise UsageError(f"run {run.id} is already completed; nothing to resume")
-        limits.check_training(validate(run_config(run)), registry)
+        cfg = validate(run_config(run))
+        limits.check_training(cfg, registry)
         if given is None:
-            cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
+            cfg, data = recorded_data(run, cfg, registry, emit, data_dir)
         else:  # loaded elsewhere (a Dask client): it must be the data the run recorded
-            cfg, (data, files) = run_config(run), given
+            data, files = given
             recorded = run.provenance.get("data_files") or {}
             if {k: e.get("sha256") for k, e in files.items()} != \
                     {k: e.get("sha256") for k, e in recorded.items() if isinstance(e, dict)}:
                 raise DataError(f"run {run.id}: the data sent along is not the data it was "
                                 "trained on (content hashes differ)")
-        session = _session(validate(cfg), registry.get("model", cfg.model),
-                           registry.get("dataset", cfg.data), data)
+        session = _session(cfg, registry, data)
         position = _restore(session, run)
         summary = {k: v for k, v in run.summary.items() if k not in ("reason", "test")}
         summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -385,6 +388,10 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
                        f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
             summary.update(status="interrupted", reason=message, epochs=position["epoch"],
                            updates=position["updates"])
+            try:
+                _trim(run, position)
+            except RnnlabError:
+                pass  # a resume trims them too
             problem = _finish(run, summary, started, emit)
         if problem:
             message += f"; its status could not be recorded ({problem})"
@@ -464,10 +471,16 @@ def _load_checkpoint(session: Session, run: Run, optimizer_too: bool = False
 def _restore(session: Session, run: Run) -> dict[str, int]:
     """Load the last completed epoch's weights and optimizer state; drop later records."""
     position = _load_checkpoint(session, run, optimizer_too=True)
+    _trim(run, position)
+    return position
+
+
+def _trim(run: Run, position: dict[str, int]) -> None:
+    """Drop metrics and losses of an epoch whose checkpoint was not saved (an interrupt can
+    land between the epoch's files), so the run records only completed epochs."""
     kept = [m for m in run.metrics if m.get("epoch", 0) <= position["epoch"]]
     run.write_metrics(kept)
     run.save_losses(run.losses()[: position["updates"]])
-    return position
 
 
 def _loop(session: Session, run: Run, emit: EventSink,
@@ -551,9 +564,8 @@ def load_session(run: Run, registry: plugins.Registry | None = None,
                  emit: EventSink = ignore, data_dir: str | Path | None = None) -> Session:
     """Rebuild a run's model from its config and checkpoint, with the data it recorded."""
     registry = registry or plugins.registry()
-    cfg, data = recorded_data(run, run_config(run), registry, emit, data_dir)
-    session = _session(validate(cfg), registry.get("model", cfg.model),
-                       registry.get("dataset", cfg.data), data)
+    cfg, data = recorded_data(run, validate(run_config(run)), registry, emit, data_dir)
+    session = _session(cfg, registry, data)
     _load_checkpoint(session, run)
     return session
 

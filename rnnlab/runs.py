@@ -187,12 +187,11 @@ class Run:
                 return f"{self.dir}: cannot read the run directory"
             if not os.path.lexists(self.dir / CONFIG):
                 return f"{self.dir / CONFIG}: missing"
-            config = self.config
-            summary = self.summary
+            self.summary  # noqa: B018 - read to check it
             from rnnlab.config import merge
 
-            merge(config)
-            if not summary:
+            merge(self.config)
+            if not os.path.lexists(self.dir / SUMMARY):
                 return f"{self.dir / SUMMARY}: missing"
         except RnnlabError as exc:
             text = str(exc)
