@@ -286,8 +286,6 @@ def _worker_init(queue: Any) -> None:
     deadlock the pool); the sweep sends SIGTERM, which stops a run between two batches. A
     worker never outlives its sweep: if the sweep dies (even by kill -9), the worker stops
     its run as after SIGTERM (the run is saved as interrupted) and exits."""
-    import threading
-
     from rnnlab import runner
 
     global _progress
