@@ -15,24 +15,42 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnlab.api import (
+from rnnlab.config import TrainConfig
+from rnnlab.contracts import (
     Column,
     Data,
     DataRequest,
     DatasetPlugin,
     DataSpec,
+    ExecutorPlugin,
+    ExecutorRequest,
     GenerateRequest,
+    HasGradients,
+    HasOptimizerState,
+    HonoursOptions,
     Learner,
     ModelPlugin,
+    Plugin,
     ReportPlugin,
     ReportRequest,
     ReportResult,
+    SetsLearningRate,
     Setting,
     Split,
+    SweepCell,
+    Timing,
 )
-from rnnlab.config import TrainConfig
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
-from rnnlab.events import EpochDone, Event, EventSink, Note, Progress, RunFinished, RunStarted
+from rnnlab.events import (
+    EpochDone,
+    Event,
+    EventSink,
+    Note,
+    Progress,
+    RunFinished,
+    RunStarted,
+    ignore,
+)
 from rnnlab.files import atomic_write, read_input
 from rnnlab.runs import Run, RunStore
 
@@ -40,10 +58,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Column", "Data", "DataError", "DataRequest", "DataSpec", "DatasetPlugin", "EpochDone",
-    "Event", "EventSink", "GenerateRequest", "Learner", "ModelPlugin", "Note", "PluginError",
-    "Progress", "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run",
-    "RunFinished", "RunStarted", "RunStore", "Setting", "Split", "TrainConfig", "UsageError",
-    "atomic_write", "build_learner", "evaluate", "gen_data", "get_plugin", "list_runs",
+    "Event", "EventSink", "ExecutorPlugin", "ExecutorRequest", "GenerateRequest",
+    "HasGradients", "HasOptimizerState",
+    "HonoursOptions", "Learner", "ModelPlugin", "Note", "Plugin", "PluginError", "Progress",
+    "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run", "RunFinished",
+    "RunStarted", "RunStore", "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing",
+    "TrainConfig",
+    "UsageError", "atomic_write", "build_learner", "default_dataset", "evaluate", "example",
+    "gen_data", "get_plugin", "ignore", "list_plugins", "list_runs",
     "load_learner", "load_run", "read_input", "report", "resume", "train", "NumpyOptimizer",
     "NumpyOptimized", "__version__",
 ]
@@ -62,10 +84,38 @@ def _ignore(event: Event) -> None:
 
 
 def get_plugin(kind: str, name: str) -> Any:
-    """The loaded plugin object of a kind ('model', 'dataset', 'report') by name."""
-    from rnnlab import plugins
+    """The loaded plugin object of a kind ('model', 'dataset', 'report', 'executor') by
+    name."""
+    from rnnlab import registry
 
-    return plugins.registry().get(kind, name)
+    return registry.default().get(kind, name)
+
+
+def list_plugins(kind: str) -> list[str]:
+    """The names of the installed, enabled plugins of a kind ('model', 'dataset', 'report')."""
+    from rnnlab import registry
+
+    return registry.default().names(kind)
+
+
+def default_dataset(model: str) -> str:
+    """The dataset a model trains on when none is named: its `data`, or the default dataset
+    of the first data kind it accepts."""
+    plugin = get_plugin("model", model)
+    if plugin.data:
+        return str(plugin.data)
+    from rnnlab import registry
+
+    return registry.default().default_dataset(plugin.kinds[0])
+
+
+def example(dataset: str, L: int | None = None, n: int = 20, *, seed: int = 0,
+            data_dir: str | Path = "datasets") -> tuple[DataSpec, Split]:
+    """A small batch of a dataset (`DatasetPlugin.example`) for timing and gradient checks;
+    a dataset that reads it from files reads them under `data_dir`."""
+    from rnnlab.contracts import example_of
+
+    return example_of(get_plugin("dataset", dataset), L, n, seed, Path(data_dir))
 
 
 def build_learner(model: str, spec: DataSpec, *, settings: dict[str, Any] | None = None,
@@ -90,12 +140,12 @@ def train(model: str, *, config: str | Path | None = None, settings: dict[str, A
           emit: EventSink = _ignore, **options: Any) -> Run:
     """Train `model` (options as on the command line: L, epochs, lr, ...); returns the Run."""
     from rnnlab import config as cfgmod
-    from rnnlab import plugins, runner
+    from rnnlab import registry, runner
 
     unknown = sorted(set(options) - set(cfgmod.FIELDS))
     if unknown:
         raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
-    cfg = cfgmod.resolve(model, plugins.registry(), config_file=Path(config) if config else None,
+    cfg = cfgmod.resolve(model, registry.default(), config_file=Path(config) if config else None,
                          options=options, sets=settings)
     return runner.train(cfg, emit=emit)
 
@@ -138,12 +188,16 @@ def list_runs(*, runs_dir: str | Path = "runs") -> list[Run]:
     return RunStore(runs_dir).list()
 
 
-def gen_data(dataset: str = "adding", *, lengths: list[int] | tuple[int, ...] = (100,),
+def gen_data(dataset: str | None = None, *, lengths: list[int] | tuple[int, ...] = (100,),
              out: str | Path = "datasets", seed: int = 0, sizes: dict[str, int] | None = None,
              force: bool = False, settings: dict[str, Any] | None = None,
              emit: EventSink = _ignore) -> list[Path]:
-    """Write a dataset's files (e.g. the adding task for each L) under `out/<dataset>/`."""
+    """Write a dataset's files (for each L) under `out/<dataset>/`; without a dataset, the
+    default sequence dataset's."""
     from rnnlab import config as cfgmod
+    from rnnlab import registry
+
+    dataset = dataset or registry.default().default_dataset("sequence")
 
     plugin = get_plugin("dataset", dataset)
     resolved = cfgmod.resolve_settings(settings or {}, [(f"dataset '{dataset}'", plugin.settings)])

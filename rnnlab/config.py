@@ -38,7 +38,8 @@ class TrainConfig:
     hidden: int = 50
     seed: int = 0
     device: str = "auto"
-    early_stop: float | None = 99.5  # stop once the dev primary metric exceeds this
+    # stop once the dev primary metric passes this; resolve() fills in the dataset's target
+    early_stop: float | None = None
     data_dir: str = "datasets"
     runs_dir: str = "runs"
     settings: dict[str, Any] = field(default_factory=dict)
@@ -159,24 +160,66 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+PREFIXES = {"model": "model", "dataset": "data", "report": "report"}
+
+
 def resolve_settings(
     given: dict[str, Any], declared: list[tuple[str, dict[str, Any]]]
 ) -> dict[str, Any]:
     """Defaults of every declared setting, overridden by `given`; unknown keys are an error.
 
     `declared` is a list of (plugin label, settings dict) pairs, e.g. ("model 'alarmwork'", ...).
+    A key may be qualified by its plugin's kind: `model.KEY`, `data.KEY` (or `dataset.KEY`).
+    A key that two plugins declare must be: it is then stored qualified, one value for each.
     """
-    known: dict[str, Any] = {}
-    for _, settings in declared:
-        known.update(settings)
-    out = {key: setting.default for key, setting in known.items()}
+    owners: dict[str, list[tuple[str, str, Any]]] = {}
+    for label, settings in declared:
+        kind = label.split(" ", 1)[0]
+        for key, setting in settings.items():
+            owners.setdefault(key, []).append((label, PREFIXES.get(kind, kind), setting))
+    slots: dict[str, Any] = {}  # stored key -> Setting
+    for key, found in owners.items():
+        if len(found) == 1:
+            slots[key] = found[0][2]
+        else:
+            slots.update({f"{prefix}.{key}": setting for _, prefix, setting in found})
+    out = {key: setting.default for key, setting in slots.items()}
     for key, raw in given.items():
-        if key not in known:
+        slot = _slot(str(key), owners, slots)
+        if slot is None:
+            if key in owners:
+                labels = " and ".join(label for label, _, _ in owners[key])
+                forms = " or ".join(f"--set {prefix}.{key}=..." for _, prefix, _ in owners[key])
+                raise UsageError(f"setting '{key}' is declared by {labels}; say which: {forms}")
             labels = " and ".join(label for label, _ in declared)
-            keys = ", ".join(sorted(known)) or "none"
+            keys = ", ".join(sorted(slots)) or "none"
             raise UsageError(f"unknown setting {short(key)} for {labels} (known: {keys})")
-        out[key] = known[key].parse(key, raw)
+        out[slot] = slots[slot].parse(key, raw)
     return out
+
+
+def _slot(key: str, owners: dict[str, list[tuple[str, str, Any]]],
+          slots: dict[str, Any]) -> str | None:
+    """Where a given setting key is stored: itself, or the form its plugins share."""
+    if key in slots:
+        return key
+    prefix, dot, plain = key.partition(".")
+    prefix = "data" if prefix == "dataset" else prefix
+    if not dot:
+        return None
+    if f"{prefix}.{plain}" in slots:
+        return f"{prefix}.{plain}"
+    if plain in slots and any(p == prefix for _, p, _ in owners.get(plain, [])):
+        return plain
+    return None
+
+
+def plugin_settings(settings: dict[str, Any], kind: str,
+                    declared: dict[str, Any]) -> dict[str, Any]:
+    """The settings one plugin sees (its own, by their plain names) from a run's settings."""
+    prefix = PREFIXES.get(kind, kind)
+    return {key: settings.get(f"{prefix}.{key}", settings.get(key, setting.default))
+            for key, setting in declared.items()}
 
 
 def merge(*layers: dict[str, Any]) -> TrainConfig:
@@ -207,7 +250,8 @@ def resolve(
     from_file = read_yaml(config_file) if config_file is not None else {}
     options = {k: v for k, v in (options or {}).items() if v is not None}
     model_plugin = registry.get("model", model)
-    data = options.get("data") or from_file.get("data") or model_plugin.data
+    data = (options.get("data") or from_file.get("data") or model_plugin.data
+            or registry.default_dataset(model_plugin.kinds[0]))
     data_plugin = registry.get("dataset", data)
     if data_plugin.kind not in model_plugin.kinds:
         raise UsageError(
@@ -215,7 +259,10 @@ def resolve(
             f"dataset '{data}' is {data_plugin.kind} data"
         )
     file_settings = from_file.pop("settings", {})
-    cfg = merge(dict(model_plugin.recipe), from_file, options, {"model": model, "data": data})
+    layers = [dict(model_plugin.recipe), from_file, options]
+    cfg = merge(*layers, {"model": model, "data": data})
+    if not any("early_stop" in layer for layer in layers):
+        cfg.early_stop = data_plugin.early_stop
     if data_plugin.kind != "sequence":
         cfg.L = None
     declared = [

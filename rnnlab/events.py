@@ -27,9 +27,14 @@ class Progress:
 
 @dataclass(frozen=True)
 class RunStarted:
+    """A run began. `percentages` and `baselines` are its dataset's declarations (metric keys
+    given in %, and {metric key: label} of trivial predictors), for showing its metrics."""
+
     run_id: str
     run_dir: Path
     config: dict[str, Any]
+    percentages: tuple[str, ...] = ()
+    baselines: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import limits, plugins
+from rnnlab import limits
+from rnnlab.contracts import HasGradients, example_of
 from rnnlab.errors import UsageError
+from rnnlab.registry import Registry
+from rnnlab.registry import default as default_registry
 
 FD_TOLERANCE = 1e-6  # max relative error against central differences (float64)
 REFERENCE_TOLERANCE = 1e-8  # max relative error against autograd on the same weights
@@ -48,11 +51,11 @@ def finite_differences(learner: Any, x: np.ndarray, t: np.ndarray, eps: float
 
 
 def check(model: str, *, L: int = 5, batch: int = 3, hidden: int = 4, seed: int = 0,
-          eps: float = 1e-6, registry: plugins.Registry | None = None) -> list[dict[str, Any]]:
+          eps: float = 1e-6, registry: Registry | None = None) -> list[dict[str, Any]]:
     """One row per (form, parameter): shape, errors against FD and autograd, pass/fail."""
-    registry = registry or plugins.registry()
+    registry = registry or default_registry()
     plugin = registry.get("model", model)
-    variants = list(getattr(plugin, "gradcheck", ()) or ())
+    variants = list(plugin.gradcheck)
     if not variants:
         raise UsageError(f"model '{model}' declares no analytic gradients to check "
                          "(ModelPlugin.gradcheck; see docs/plugins.md)")
@@ -61,12 +64,13 @@ def check(model: str, *, L: int = 5, batch: int = 3, hidden: int = 4, seed: int 
     import rnnlab
     from rnnlab.torch_learner import TorchLearner  # torch loads in seconds: after the checks
 
-    spec, data = registry.get("dataset", plugin.data).example(L, batch, seed)
+    data_name = plugin.data or registry.default_dataset(plugin.kinds[0])
+    spec, data = example_of(registry.get("dataset", data_name), L, batch, seed)
     x, t = data.x.astype(np.float64), data.t.astype(np.float64)
     learners = []
     for settings in variants:
         learner = rnnlab.build_learner(model, spec, hidden=hidden, seed=seed, settings=settings)
-        if not (hasattr(learner, "loss_and_gradients") and hasattr(learner, "double")):
+        if not isinstance(learner, HasGradients):
             raise UsageError(f"model '{model}' ({_label(settings)}): its learner has no "
                              "loss_and_gradients()/double() for a gradient check")
         learners.append((settings, learner.double()))

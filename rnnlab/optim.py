@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.config import OPTIMIZERS
+from rnnlab.contracts import OPTIMIZER_OPTIONS
 
 
 class NumpyOptimizer:
@@ -79,6 +80,7 @@ class NumpyOptimized:
     gives it learning-rate schedules and resuming with the optimizer's state."""
 
     optimizer: NumpyOptimizer
+    options = OPTIMIZER_OPTIONS  # the optimizer applies all of rnnlab's optimizer options
 
     def set_lr(self, lr: float) -> None:
         """The learning rate of the following updates (--lr-schedule)."""

@@ -20,12 +20,24 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import limits, plugins
-from rnnlab.api import Data, DataRequest, DataSpec, Learner, Split
-from rnnlab.config import TrainConfig, epoch_lr, merge, validate
-from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
+from rnnlab import limits
+from rnnlab.config import TrainConfig, epoch_lr, merge, plugin_settings, validate
+from rnnlab.contracts import (
+    OPTIMIZER_OPTIONS,
+    Data,
+    DataRequest,
+    DataSpec,
+    HasOptimizerState,
+    HonoursOptions,
+    Learner,
+    SetsLearningRate,
+    Split,
+)
+from rnnlab.errors import DataError, PluginError, RnnlabError, Terminated, UsageError
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
 from rnnlab.locks import Locked, describe
+from rnnlab.registry import Registry
+from rnnlab.registry import default as default_registry
 from rnnlab.runs import Run, RunStore
 
 EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
@@ -42,13 +54,19 @@ class Session:
     data: Data
     learner: Learner
     device: str
+    model_label: str = ""  # e.g. "model 'gru' (rnnlab-gru 0.1.0)", for errors
+
+    @property
+    def primary_metric(self) -> str:
+        return str(self.data_plugin.primary_metric)
 
 
-def load_data(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
+def load_data(cfg: TrainConfig, registry: Registry, emit: EventSink = ignore,
               generate: bool = True) -> Data:
-    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), settings=cfg.settings,
-                          generate=generate)
-    return registry.get("dataset", cfg.data).load(request, emit)
+    plugin = registry.get("dataset", cfg.data)
+    request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), generate=generate,
+                          settings=plugin_settings(cfg.settings, "dataset", plugin.settings))
+    return plugin.load(request, emit)
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -80,7 +98,7 @@ def data_record(data: Data, data_dir: str | Path) -> dict[str, dict[str, Any]]:
     return record
 
 
-def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
+def recorded_data(run: Run, cfg: TrainConfig, registry: Registry,
                   emit: EventSink = ignore, data_dir: str | Path | None = None
                   ) -> tuple[TrainConfig, Data]:
     """The data a run was trained on, exactly: the files it recorded, at their recorded paths
@@ -129,7 +147,7 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: plugins.Registry,
     return cfg, data
 
 
-def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = ignore,
+def prepare(cfg: TrainConfig, registry: Registry, emit: EventSink = ignore,
             data: Data | None = None) -> Session:
     """Load the data (unless given) and build a freshly initialised, seeded model."""
     model_plugin = registry.get("model", cfg.model)  # an unknown name fails before loading
@@ -138,26 +156,37 @@ def prepare(cfg: TrainConfig, registry: plugins.Registry, emit: EventSink = igno
     return _session(cfg, registry, data, model_plugin)
 
 
-def _session(cfg: TrainConfig, registry: plugins.Registry, data: Data,
+def _session(cfg: TrainConfig, registry: Registry, data: Data,
              model_plugin: Any = None) -> Session:
     """A freshly initialised, seeded model for `data`."""
     model_plugin = model_plugin or registry.get("model", cfg.model)
     learner, device = make_learner(model_plugin, data.spec, cfg)
-    return Session(cfg, model_plugin, registry.get("dataset", cfg.data), data, learner, device)
+    return Session(cfg, model_plugin, registry.get("dataset", cfg.data), data, learner, device,
+                   registry.label("model", cfg.model))
 
 
 def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[Learner, str]:
-    """Seed, build the plugin's model and wrap a torch module; returns (learner, device)."""
+    """Seed, build the plugin's model and wrap a torch module; returns (learner, device).
+    The plugin sees its own settings only. A learner that trains itself must be able to do
+    what the options ask (a schedule, an optimizer option), or the run is refused."""
     import torch
 
     torch.manual_seed(cfg.seed)
-    built = model_plugin.build(spec, cfg)
+    own = plugin_settings(cfg.settings, "model", model_plugin.settings)
+    built = model_plugin.build(spec, dataclasses.replace(cfg, settings=own))
     if isinstance(built, Learner):
         if cfg.device == "cuda":
             raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
-        if cfg.lr_schedule != "constant" and not hasattr(built, "set_lr"):
+        if cfg.lr_schedule != "constant" and not isinstance(built, SetsLearningRate):
             raise UsageError(f"--lr-schedule {cfg.lr_schedule}: model '{cfg.model}' cannot "
                              "change its learning rate (its learner has no set_lr)")
+        honoured = built.options if isinstance(built, HonoursOptions) else frozenset()
+        defaults = TrainConfig()
+        for option in sorted(OPTIMIZER_OPTIONS - set(honoured)):
+            if getattr(cfg, option) != getattr(defaults, option):
+                flag = "--" + option.replace("_", "-")
+                raise UsageError(f"{flag} {getattr(cfg, option)}: model '{cfg.model}' updates "
+                                 f"its weights by its own rule, which does not apply {flag}")
         return built, "cpu"
     if not isinstance(built, torch.nn.Module):
         raise PluginError(
@@ -190,7 +219,7 @@ def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any
     return [batches[i : i + stage] for i in range(0, cfg.updates, stage)]
 
 
-def provenance(cfg: TrainConfig, session: Session, registry: plugins.Registry) -> dict[str, Any]:
+def provenance(cfg: TrainConfig, session: Session, registry: Registry) -> dict[str, Any]:
     def version(dist: str) -> str | None:
         try:
             return metadata.version(dist)
@@ -222,10 +251,6 @@ def provenance(cfg: TrainConfig, session: Session, registry: plugins.Registry) -
         "command": sys.argv,
         "data_source": session.data.source,
     }
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as an exception so that the run is saved as after Ctrl-C."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -275,7 +300,7 @@ def run_config(run: Run) -> TrainConfig:
         raise RnnlabError(f"{run.dir / 'config.yaml'}: not a valid run config ({exc})") from None
 
 
-def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None = None,
+def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
           emit: EventSink = ignore, resume: Run | None = None, data: Data | None = None,
           store: RunStore | None = None, tags: dict[str, Any] | None = None,
           data_files: dict[str, Any] | None = None, data_dir: str | Path | None = None,
@@ -289,7 +314,7 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
     recorded (under `data_dir` if they moved) and waits `lock_wait` seconds at most for a
     run that another process is writing."""
     started = time.perf_counter()
-    registry = registry or plugins.registry()
+    registry = registry or default_registry()
     if resume is not None:
         given = (data, data_files) if data is not None and data_files is not None else None
         return _resume(resume, registry, emit, data_dir, lock_wait, started, given)
@@ -312,7 +337,7 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
                                   "data_dir": cfg.data_dir, "data_files": record})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
-            "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
+            "seed": cfg.seed, "primary_metric": session.primary_metric,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
         }
         staging.save_checkpoint(session.learner.state_dict(),
@@ -331,7 +356,7 @@ def train(cfg: TrainConfig | None = None, *, registry: plugins.Registry | None =
         lock.release()
 
 
-def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
+def _resume(run: Run, registry: Registry, emit: EventSink,
             data_dir: str | Path | None, lock_wait: float, started: float,
             given: tuple[Data, dict[str, Any]] | None = None) -> Run:
     if run.status == "completed":  # final: refused without touching the run (checked again)
@@ -373,7 +398,9 @@ def _resume(run: Run, registry: plugins.Registry, emit: EventSink,
 def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[str, int],
            emit: EventSink, started: float) -> Run:
     """The loop, with the run's status recorded however it ends."""
-    emit(RunStarted(run.id, run.dir, session.config.to_dict()))
+    plugin = session.data_plugin
+    emit(RunStarted(run.id, run.dir, session.config.to_dict(), tuple(plugin.percentages),
+                    dict(plugin.baselines)))
     try:
         with sigterm_stops():
             summary.update(_loop(session, run, emit, position))
@@ -397,7 +424,17 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
             message += f"; its status could not be recorded ({problem})"
         raise RunInterrupted(message, code) from None
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, RnnlabError) else str(exc)
+        if not isinstance(exc, RnnlabError):  # raised in the model's code, or a bug of ours
+            text = " ".join(str(exc).split())
+            error = PluginError(f"while training {session.model_label}: "
+                                f"{type(exc).__name__}" + (f": {text}" if text else ""))
+            summary.update(status="failed", reason=str(error))
+            problem = _finish(run, summary, started, emit)
+            if problem:
+                error = PluginError(f"{error}; its status 'failed' could not be recorded "
+                                    f"either ({problem})")
+            raise error from exc
+        reason = str(exc)
         summary.update(status="failed", reason=reason)
         problem = _finish(run, summary, started, emit)
         if problem:  # the first failure stays first; the message says the status is stale
@@ -443,8 +480,7 @@ def signals_held() -> Iterator[None]:
 
 
 def _optimizer_state(learner: Learner) -> dict[str, Any]:
-    get = getattr(learner, "optimizer_state", None)
-    return get() if get is not None else {}
+    return learner.optimizer_state() if isinstance(learner, HasOptimizerState) else {}
 
 
 def _load_checkpoint(session: Session, run: Run, optimizer_too: bool = False
@@ -458,9 +494,8 @@ def _load_checkpoint(session: Session, run: Run, optimizer_too: bool = False
     path = run.dir / "model.npz"
     try:
         session.learner.load_state_dict(params)
-        load = getattr(session.learner, "load_optimizer_state", None)
-        if optimizer_too and optimizer and load is not None:
-            load(optimizer)
+        if optimizer_too and optimizer and isinstance(session.learner, HasOptimizerState):
+            session.learner.load_optimizer_state(optimizer)
     except Exception as exc:
         raise RnnlabError(f"{path}: not a valid checkpoint of model '{session.config.model}' "
                           f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
@@ -500,8 +535,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
     for epoch, batches in enumerate(stages, start=1):
         if epoch <= position["epoch"]:
             continue
-        if cfg.lr_schedule != "constant":
-            learner.set_lr(epoch_lr(cfg, epoch, len(stages)))  # type: ignore[attr-defined]
+        if cfg.lr_schedule != "constant" and isinstance(learner, SetsLearningRate):
+            learner.set_lr(epoch_lr(cfg, epoch, len(stages)))
         tick = time.perf_counter()
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
@@ -532,12 +567,13 @@ def _loop(session: Session, run: Run, emit: EventSink,
         if data.dev is not None:
             done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
         emit(EpochDone(epoch, len(stages), record, cfg.updates))
-        target = cfg.early_stop
-        score = record.get(f"dev_{plugin.primary_metric}")
-        if target is not None and score is not None and plugin.higher_is_better \
-                and score > target:
+        target, key = cfg.early_stop, session.primary_metric
+        score = record.get(f"dev_{key}")
+        if target is not None and score is not None and (
+                score > target if plugin.higher_is_better else score < target):
             done["stopped_early"] = True
-            emit(Note(f"dev {plugin.primary_metric} {score:.2f} > {target}: stopping early"))
+            sign = ">" if plugin.higher_is_better else "<"
+            emit(Note(f"dev {key} {score:.4g} {sign} {target:g}: stopping early"))
             break
     return done
 
@@ -560,10 +596,10 @@ def _after_training(session: Session, run: Run, emit: EventSink) -> list[str]:
     return files
 
 
-def load_session(run: Run, registry: plugins.Registry | None = None,
+def load_session(run: Run, registry: Registry | None = None,
                  emit: EventSink = ignore, data_dir: str | Path | None = None) -> Session:
     """Rebuild a run's model from its config and checkpoint, with the data it recorded."""
-    registry = registry or plugins.registry()
+    registry = registry or default_registry()
     cfg, data = recorded_data(run, validate(run_config(run)), registry, emit, data_dir)
     session = _session(cfg, registry, data)
     _load_checkpoint(session, run)
@@ -571,7 +607,7 @@ def load_session(run: Run, registry: plugins.Registry | None = None,
 
 
 def evaluate(run: Run, splits: tuple[str, ...] = ("dev", "test"), *,
-             registry: plugins.Registry | None = None, emit: EventSink = ignore,
+             registry: Registry | None = None, emit: EventSink = ignore,
              data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
     """Metrics of a run's checkpoint on the given splits of the data it was trained on
     (logged to metrics.jsonl; refused while another process writes the run)."""

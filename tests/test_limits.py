@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import rnnlab
-from rnnlab import config, limits, plugins, sweep
+from rnnlab import config, limits, sweep
+from rnnlab import registry as plugin_registry
 
 BIG = str(2**70)
 HALF = ("limit 8 GB: RNNLAB_MEMORY_LIMIT=GB raises it to at most half of this machine's "
@@ -157,36 +158,37 @@ def small_machine(monkeypatch):
 
 @pytest.mark.parametrize("model", ["alarmwork", "lstm", "simple-rnn", "autoenc-lite"])
 def test_homework_defaults_pass(small_machine, model):
-    cfg = config.resolve(model, plugins.registry())
-    plan = limits.plan_for(cfg, plugins.registry())
+    cfg = config.resolve(model, plugin_registry.default())
+    plan = limits.plan_for(cfg, plugin_registry.default())
     assert limits.training_memory(cfg, plan) < 0.4e9  # measured: 311 MB (alarmwork), 393 (lstm)
     assert limits.training_seconds(cfg, plan) < 60
-    limits.check_training(cfg, plugins.registry())
+    limits.check_training(cfg, plugin_registry.default())
 
 
 @pytest.mark.parametrize("name", ["homework", "long_sequences", "alarmwork_200"])
 def test_the_study_sweeps_pass(small_machine, name):
     path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.yaml"
-    grid = sweep.build(sweep.read_spec(path), plugins.registry(), where=str(path))
-    need = limits.worker_memory([c.config for c in grid.cells], plugins.registry())
+    grid = sweep.build(sweep.read_spec(path), plugin_registry.default(), where=str(path))
+    need = limits.worker_memory([c.config for c in grid.cells], plugin_registry.default())
     limits.check_jobs(1, len(grid.cells), need)
 
 
 def test_data_of_the_studies_and_the_benchmark_pass(small_machine):
-    adding = plugins.registry().get("dataset", "adding")
+    adding = plugin_registry.default().get("dataset", "adding")
     for lengths in ([10, 50, 70, 100], [100, 200], [1000]):
         limits.check_generate(adding, lengths, dict(adding.sizes), {})
-    limits.check_generate(plugins.registry().get("dataset", "images"), [100],
+    limits.check_generate(plugin_registry.default().get("dataset", "images"), [100],
                           {"train": 1000, "test": 20}, {})
 
 
 def test_small_runs_and_the_default_gradcheck_pass(small_machine):
-    alarmwork = plugins.registry().get("model", "alarmwork")
+    alarmwork = plugin_registry.default().get("model", "alarmwork")
     limits.check_gradcheck(alarmwork, "alarmwork", 5, 3, 4, 4, 0)
-    cfg = config.resolve("lstm", plugins.registry(), options={"L": 10, "epochs": 2, "seed": 3})
-    limits.check_training(cfg, plugins.registry())
+    cfg = config.resolve("lstm", plugin_registry.default(),
+                         options={"L": 10, "epochs": 2, "seed": 3})
+    limits.check_training(cfg, plugin_registry.default())
     # benchmarks/epoch.py builds its learners like this (L=5,000, with and without checkpoints)
-    spec, _ = plugins.registry().get("dataset", "adding").example(5000, 2)
+    spec, _ = plugin_registry.default().get("dataset", "adding").example(5000, 2)
     for settings in ({"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 71}):
         rnnlab.build_learner("alarmwork", spec, settings=settings, seed=0, device="cpu")
 
@@ -194,7 +196,7 @@ def test_small_runs_and_the_default_gradcheck_pass(small_machine):
 def test_checkpointing_lowers_the_estimate():
     full = config.merge({"model": "alarmwork", "L": 5000, "batch_size": 2000})
     light = dataclasses.replace(full, settings={"checkpoint_every": 71})
-    plan = limits.plan_for(full, plugins.registry())
+    plan = limits.plan_for(full, plugin_registry.default())
     assert limits.training_memory(light, plan) < limits.training_memory(full, plan) / 5
 
 

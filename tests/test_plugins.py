@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from rnnlab import plugins
+from rnnlab import registry as plugin_registry
 from rnnlab.errors import PluginError, UsageError
 
 GOOD = """
@@ -21,7 +21,8 @@ class Plugin(ModelPlugin):
 """
 
 
-def test_bundled_and_example_plugins_are_discovered_through_entry_points(workdir, cli):
+def test_bundled_and_example_plugins_are_discovered_through_entry_points(workdir, cli,
+                                                                          examples_installed):
     result = cli("plugins", "--json")
     assert result.exit_code == 0, result.stderr
     rows = {(r["kind"], r["name"]): r for r in json.loads(result.stdout)}
@@ -30,7 +31,7 @@ def test_bundled_and_example_plugins_are_discovered_through_entry_points(workdir
         assert rows[key]["distribution"] == "rnnlab"
         assert rows[key]["status"] == "ok"
     gru = rows.get(("model", "gru"))
-    assert gru is not None, "examples/rnnlab-gru is not installed (see README set-up)"
+    assert gru is not None, "examples/rnnlab-gru is not installed (examples_installed fixture)"
     assert gru["distribution"] == "rnnlab-gru" and gru["version"] == "0.1.0"
     assert gru["summary"].startswith("GRU")
 
@@ -48,7 +49,7 @@ def test_broken_plugin_is_listed_as_failed_and_does_not_break_the_cli(workdir, c
     used = cli("train", "broken")
     assert used.exit_code == 1
     assert used.stderr.strip() == (
-        "error: model 'broken' from rnnlab-broken 1.0 failed to load: "
+        "error: model 'broken' (rnnlab-broken 1.0) failed to load: "
         "ImportError: No module named tensorflow")
     assert "Traceback" not in used.stderr + used.stdout
 
@@ -65,24 +66,27 @@ def test_debug_reraises_the_plugin_failure_with_traceback(workdir, cli, fake_dis
 def test_contract_violation_is_a_failure_not_a_crash(workdir, fake_dist):
     fake_dist("rnnlab-odd", {"rnnlab.models": {"odd": "odd_mod:thing"}},
               {"odd_mod": "thing = 42\n"})
-    registry = plugins.Registry()
+    registry = plugin_registry.Registry()
     info = registry.find("model", "odd")
     assert registry.load(info) is None
     assert info.status == "failed"
     assert "missing build()" in info.reason
-    with pytest.raises(PluginError, match="from rnnlab-odd 1.0 failed to load"):
+    with pytest.raises(PluginError, match=r"\(rnnlab-odd 1.0\) failed to load"):
         registry.get("model", "odd")
 
 
 def test_rnnlab_plugins_env_restricts_third_party_plugins(workdir, fake_dist):
     fake_dist("rnnlab-extra", {"rnnlab.models": {"extra": "extra_mod:Plugin"}},
               {"extra_mod": GOOD})
-    everything = plugins.Registry(env={})
-    assert {"extra", "gru", "lstm"} <= set(everything.names("model"))
-    only_extra = plugins.Registry(env={"RNNLAB_PLUGINS": "rnnlab_Extra"})
-    assert "extra" in only_extra.names("model") and "gru" not in only_extra.names("model")
+    fake_dist("rnnlab-other", {"rnnlab.models": {"other": "other_mod:Plugin"}},
+              {"other_mod": GOOD})
+    everything = plugin_registry.Registry(env={})
+    assert {"extra", "other", "lstm"} <= set(everything.names("model"))
+    only_extra = plugin_registry.Registry(env={"RNNLAB_PLUGINS": "rnnlab_Extra"})
+    assert "extra" in only_extra.names("model") and "other" not in only_extra.names("model")
     assert "lstm" in only_extra.names("model")  # bundled plugins always load
-    none = plugins.Registry(env={"RNNLAB_PLUGINS": ""})
+    assert only_extra.warnings == []
+    none = plugin_registry.Registry(env={"RNNLAB_PLUGINS": ""})
     assert set(none.names("model")) == {"lstm", "simple-rnn"} | (
         set(none.names("model")) & {"alarmwork", "autoenc-lite"})
 
@@ -90,16 +94,20 @@ def test_rnnlab_plugins_env_restricts_third_party_plugins(workdir, fake_dist):
 def test_name_clash_warns_naming_both_and_bundled_wins(workdir, cli, fake_dist):
     fake_dist("rnnlab-other-lstm", {"rnnlab.models": {"lstm": "other_lstm:Plugin"}},
               {"other_lstm": GOOD})
-    registry = plugins.Registry(env={})
+    registry = plugin_registry.Registry(env={})
+    assert registry.warnings == []  # only a use of the name warns
+    assert registry.get("model", "rnnlab-other-lstm:lstm").summary == "a fine model"
+    assert registry.warnings == []  # the qualified name is unambiguous
+    assert registry.find("model", "lstm").dist == "rnnlab"
     assert registry.warnings == [
         "model 'lstm' is provided by rnnlab and rnnlab-other-lstm; using rnnlab's "
         "('rnnlab-other-lstm:lstm' selects the other)"]
-    assert registry.find("model", "lstm").dist == "rnnlab"
-    assert registry.get("model", "rnnlab-other-lstm:lstm").summary == "a fine model"
     listed = cli("plugins", "--json")
-    assert "provided by rnnlab and rnnlab-other-lstm" in listed.stderr
+    assert listed.stderr == ""
     statuses = [r["status"] for r in json.loads(listed.stdout) if r["name"] == "lstm"]
     assert statuses == ["ok", "shadowed"]
+    used = cli("train", "lstm", "--print-config")
+    assert used.stderr.count("provided by rnnlab and rnnlab-other-lstm") == 1
 
 
 def test_unknown_name_suggests_the_closest(workdir, cli):
@@ -107,7 +115,7 @@ def test_unknown_name_suggests_the_closest(workdir, cli):
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: unknown model 'lstn'; did you mean 'lstm'?"
     with pytest.raises(UsageError, match="unknown dataset 'addin'; did you mean 'adding'"):
-        plugins.Registry().get("dataset", "addin")
+        plugin_registry.Registry().get("dataset", "addin")
 
 
 def test_listing_plugins_does_not_import_torch_or_plugin_internals(workdir):

@@ -162,7 +162,8 @@ def test_a_schedule_left_at_constant_keeps_existing_sweep_cells():
     from rnnlab.config import TrainConfig
     from rnnlab.sweep import cell_key
 
-    cfg = TrainConfig(model="alarmwork", L=200, seed=3)
+    # early_stop as resolve() sets it from the adding task's declaration (it was the default)
+    cfg = TrainConfig(model="alarmwork", L=200, seed=3, early_stop=99.5)
     assert cell_key(cfg, "homework") == "3489738ad880"  # the key from before lr_schedule existed
     cfg.lr_schedule = "step"
     assert cell_key(cfg, "homework") != "3489738ad880"

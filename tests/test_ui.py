@@ -12,7 +12,8 @@ from rnnlab.events import EpochDone, Note, Progress, RunFinished, RunStarted
 from rnnlab.ui import ConsoleUI, render_report
 
 EVENTS = [
-    RunStarted("r1", Path("runs/r1"), {}),
+    RunStarted("r1", Path("runs/r1"), {}, ("accuracy", "zero_accuracy"),
+               {"zero_accuracy": "always 0"}),
     Note("no adding-task data for L=10: generating it"),
     Progress("generating a.csv", 500, 1000),
     Progress("generating a.csv", 1000, 1000),

@@ -34,6 +34,12 @@ class Adding(DatasetPlugin):
     summary = "Adding task: sum the two marked values of a 2-channel sequence (course CSV files)."
     kind = "sequence"
     sizes = {"train": 10_000, "dev": 1_000, "test": 1_000}
+    primary_metric = "accuracy"
+    percentages = ("accuracy", "zero_accuracy")
+    baselines = {"zero_accuracy": "always 0"}  # what predicting 0 scores: "learned nothing"
+    early_stop = 99.5  # dev accuracy (%) at which the homework recipe stops
+    default = True  # the sequence dataset of models that name none
+    report = "accuracy"
 
     def load(self, request: DataRequest, emit: EventSink = lambda e: None) -> Data:
         from rnnlab_plugins.adding_task.course_csv import read

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab import DataSpec, ModelPlugin, Setting, TrainConfig, UsageError
+from rnnlab import DataSpec, ModelPlugin, Setting, Timing, TrainConfig, UsageError
 
 
 class Alarmwork(ModelPlugin):
     summary = ("AlarmworkNet: two tanh recurrent layers, one ticking every second step; "
                "hand-written forward and Xavier init.")
+    data = "adding"
     settings = {
         "layer_out": Setting("vector", "Layer_out as a matrix product (vector) or as explicit "
                              "loops over j and i (scalar; needs impl=autograd)",
@@ -25,7 +26,7 @@ class Alarmwork(ModelPlugin):
         "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
                             choices=("xavier", "orthogonal", "identity")),
     }
-    timing = ("layer_out", "scalar", "vector", {"impl": "autograd"})
+    timing = Timing("layer_out", slow="scalar", fast="vector", shared={"impl": "autograd"})
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
                  {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2})
 

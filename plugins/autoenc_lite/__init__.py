@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab import DataSpec, ModelPlugin, Setting, TrainConfig
+from rnnlab import DataSpec, ModelPlugin, Setting, Timing, TrainConfig
 
 
 class AutoEncLite(ModelPlugin):
@@ -19,7 +19,7 @@ class AutoEncLite(ModelPlugin):
         "layer_in": Setting("vector", "Layer_in as a matrix product (vector) or as explicit "
                             "loops over j and i (scalar)", choices=("vector", "scalar")),
     }
-    timing = ("layer_in", "scalar", "vector")
+    timing = Timing("layer_in", slow="scalar", fast="vector")
     gradcheck = ({},)
     after_training = ("curves", "reconstructions")
 

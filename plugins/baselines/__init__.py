@@ -16,16 +16,17 @@ REC_INIT = Setting("default", "initial hidden-to-hidden weights, per gate: torch
 
 class SimpleRNN(ModelPlugin):
     summary = "Elman RNN baseline: torch nn.RNN (tanh) + linear read-out of the last step."
+    data = "adding"
     settings = {"rec_init": REC_INIT}
-    cell = "rnn"
+    _cell = "rnn"
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         from rnnlab_plugins.baselines.nets import LastStepReadout
 
-        return LastStepReadout(self.cell, spec.input_dim, config.hidden, spec.output_dim,
+        return LastStepReadout(self._cell, spec.input_dim, config.hidden, spec.output_dim,
                                rec_init=config.settings["rec_init"])
 
 
 class LSTM(SimpleRNN):
     summary = "LSTM baseline: torch nn.LSTM + linear read-out of the last step."
-    cell = "lstm"
+    _cell = "lstm"

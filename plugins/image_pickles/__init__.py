@@ -40,6 +40,8 @@ class Images(DatasetPlugin):
     sizes = {"train": 1_000, "test": 20}
     primary_metric = "mse"
     higher_is_better = False
+    default = True  # the image dataset of models that name none
+    report = "accuracy"
     settings = {
         "train": Setting("", "training images pickle (default: DATA_DIR/images/, else bundled)"),
         "test": Setting("", "test images pickle (default: DATA_DIR/images/, else bundled)"),

@@ -37,10 +37,10 @@ def _median_ms(slow: Callable[[], Any], fast: Callable[[], Any], repeats: int
 
 def compare(model: str, L: int | None, batch_size: int, repeats: int) -> dict[str, Any]:
     """One row: the two forms of `model` timed on one batch of its default dataset."""
-    plugin = rnnlab.get_plugin("model", model)
-    setting, slow_value, fast_value, *rest = plugin.timing
-    fixed = rest[0] if rest else {}  # settings both forms share, e.g. the same implementation
-    spec, batch = rnnlab.get_plugin("dataset", plugin.data).example(L, batch_size, seed=0)
+    timing = rnnlab.get_plugin("model", model).timing
+    setting, slow_value, fast_value = timing.setting, timing.slow, timing.fast
+    fixed = timing.shared  # settings both forms share, e.g. the same implementation
+    spec, batch = rnnlab.example(rnnlab.default_dataset(model), L, batch_size, seed=0)
     slow = rnnlab.build_learner(model, spec, settings={**fixed, setting: slow_value})
     fast = rnnlab.build_learner(model, spec, settings={**fixed, setting: fast_value})
     fast.load_state_dict(slow.state_dict())  # same weights, so outputs must agree
@@ -62,7 +62,7 @@ def compare(model: str, L: int | None, batch_size: int, repeats: int) -> dict[st
 def timing_table(request: ReportRequest) -> ReportResult:
     settings = request.settings
     check_settings(settings)
-    registered = [n for n in ("alarmwork", "autoenc-lite") if _has_timing(n)]
+    registered = [n for n in rnnlab.list_plugins("model") if _has_timing(n)]
     models = request.models or registered
     for name in models:
         if not _has_timing(name):
