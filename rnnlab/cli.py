@@ -13,8 +13,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from rnnlab import plugins
-from rnnlab.errors import RnnlabError, UsageError
+from rnnlab import registry as plugin_registry
+from rnnlab.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    RnnlabError,
+    UsageError,
+    interrupt_code,
+)
 
 app = typer.Typer(
     name="rnnlab",
@@ -40,41 +47,53 @@ def one_line(text: str) -> str:
 
 
 def handles_errors(fn: F) -> F:
-    """Turn RnnlabError (and any other failure) into one line on stderr and an exit code."""
+    """Turn RnnlabError (and any other failure) into one line on stderr and an exit code;
+    warnings about the plugins the command used come first."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except typer.Exit:
+            flush_warnings()
             raise
         except KeyboardInterrupt as exc:
             if state["debug"]:
                 raise
+            flush_warnings()
             err.print(one_line(getattr(exc, "message", "interrupted")), markup=False,
                       soft_wrap=True)
-            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
+            raise typer.Exit(interrupt_code(exc)) from None
         except RnnlabError as exc:
             if state["debug"]:
                 raise
+            flush_warnings()
             err.print(f"error: {one_line(str(exc))}", markup=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
             if state["debug"]:
                 raise
+            flush_warnings()
             err.print(f"error: {type(exc).__name__}: {one_line(str(exc))} (--debug shows the "
                       "traceback)", markup=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_FAILED) from None
+        flush_warnings()
+        return result
 
     return wrapper  # type: ignore[return-value]
 
 
-def registry() -> plugins.Registry:
-    reg = plugins.registry()
+def flush_warnings() -> None:
+    """Print (once) what the registry found questionable about the plugins used so far."""
+    reg = plugin_registry.default()
     for warning in reg.warnings:
         err.print(f"warning: {one_line(warning)}", markup=False, soft_wrap=True)
     reg.warnings = []
-    return reg
+
+
+def registry() -> plugin_registry.Registry:
+    flush_warnings()
+    return plugin_registry.default()
 
 
 def split_ints(values: list[str] | None, option: str) -> list[int]:
@@ -104,7 +123,8 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option(
-        "--debug", help="Show tracebacks instead of one-line errors (also RNNLAB_DEBUG=1).")
+        "--debug", help="Show tracebacks instead of one-line errors (also RNNLAB_DEBUG=1); "
+                        "accepted anywhere on the command line.")
     ] = False,
     version: Annotated[bool, typer.Option(
         "--version", callback=version_callback, is_eager=True, help="Print the version.")
@@ -130,47 +150,66 @@ def plugins_cmd(
         return
     infos = registry().load_all()
     rows = [{"kind": i.kind, "name": i.name, "distribution": i.dist, "version": i.version,
-             "status": i.status, "summary": i.summary, "error": i.reason or None}
-            for i in infos]
+             "status": i.status, "summary": i.summary, "error": i.reason or None,
+             "warnings": list(i.warnings)} for i in infos]
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    cells = [[r["kind"], r["name"], r["distribution"], r["version"],
-              r["status"] if not r["error"] else f"failed: {r['error']}", r["summary"]]
-             for r in rows]
+    cells = [[r["kind"], r["name"], r["distribution"], r["version"], status_text(r),
+              r["summary"]] for r in rows]
     out.print(ui.simple_table("rnnlab plugins",
                               ["kind", "name", "distribution", "version", "status", "summary"],
                               cells))
 
 
+def status_text(row: dict[str, Any]) -> str:
+    """'ok', 'failed: reason', 'disabled: excluded by RNNLAB_PLUGINS', plus any warnings."""
+    text = row["status"] + (f": {row['error']}" if row["error"] else "")
+    return "; ".join([text, *(f"warning: {w}" for w in row["warnings"])])
+
+
 def show_plugin(name: str, as_json: bool) -> None:
-    """The settings and recipe of every plugin called `name` (a model and a report may share)."""
+    """The status, settings and recipe of every plugin called `name` (a model and a report
+    may share a name); a plugin that failed to load shows why."""
     from rnnlab import ui
 
     reg = registry()
     found = []
-    for kind in plugins.GROUPS:
+    for kind in plugin_registry.GROUPS:
         try:
-            found.append((kind, reg.get(kind, name)))
+            info = reg.find(kind, name)
         except UsageError:
-            continue
+            matches = [i for i in reg.infos(kind) if i.name == name or i.qualified == name]
+            if not matches:
+                continue
+            info = matches[0]  # excluded by RNNLAB_PLUGINS: shown as disabled
+        found.append((kind, info, reg.load(info)))
     if not found:
         reg.find("model", name)  # raises the did-you-mean error
-    details = [{"kind": kind, "name": name, "summary": obj.summary,
-                "recipe": dict(getattr(obj, "recipe", {}) or {}),
-                "settings": {key: {"default": st.default, "choices": list(st.choices or []),
-                                   "help": st.help} for key, st in obj.settings.items()}}
-               for kind, obj in found]
+    details = []
+    for kind, info, obj in found:
+        detail: dict[str, Any] = {
+            "kind": kind, "name": info.name, "distribution": info.dist,
+            "version": info.version, "status": info.status, "error": info.reason or None,
+            "warnings": list(info.warnings), "summary": info.summary}
+        if obj is not None:
+            detail["recipe"] = dict(getattr(obj, "recipe", {}) or {})
+            detail["settings"] = {key: {"default": st.default, "choices": list(st.choices or []),
+                                        "help": st.help} for key, st in obj.settings.items()}
+        details.append(detail)
     if as_json:
         out.print_json(json.dumps(details, default=str))
         return
     for d in details:
-        out.print(f"{d['kind']} {d['name']}: {d['summary']}", markup=False)
-        if d["recipe"]:
+        out.print(one_line(f"{d['kind']} {d['name']} ({d['distribution']} {d['version']}): "
+                           f"{status_text(d)}"), markup=False, soft_wrap=True)
+        if d["summary"]:
+            out.print(one_line(d["summary"]), markup=False, soft_wrap=True)
+        if d.get("recipe"):
             out.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
                       markup=False)
         rows = [[key, str(st["default"]), "|".join(map(str, st["choices"])) or "-", st["help"]]
-                for key, st in d["settings"].items()]
+                for key, st in d.get("settings", {}).items()]
         if rows:
             out.print(ui.simple_table("settings (--set KEY=VALUE)",
                                       ["key", "default", "choices", "meaning"], rows))
@@ -180,7 +219,8 @@ def show_plugin(name: str, as_json: bool) -> None:
 @app.command("gen-data")
 @handles_errors
 def gen_data_cmd(
-    dataset: Annotated[str, typer.Argument(help="Dataset plugin.")] = "adding",
+    dataset: Annotated[str | None, typer.Argument(
+        help="Dataset plugin [the default sequence dataset].")] = None,
     L: Annotated[list[str] | None, typer.Option(
         "--L", help="Sequence length; repeat or comma-separate for several (default 100).")
     ] = None,
@@ -195,12 +235,13 @@ def gen_data_cmd(
         "--set", help="Dataset setting KEY=VALUE.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the paths.")] = False,
 ) -> None:
-    """Generate dataset files (the adding task by default, in the course CSV format)."""
+    """Generate dataset files (by default the sequence dataset that models use when they
+    name none: the adding task, in the course CSV format)."""
     import rnnlab
     from rnnlab import ui
     from rnnlab.config import parse_sets
 
-    registry()
+    dataset = dataset or registry().default_dataset("sequence")
     sizes = {k: v for k, v in (("train", n_train), ("dev", n_dev), ("test", n_test))
              if v is not None}
     paths = rnnlab.gen_data(dataset, lengths=split_ints(L, "--L") or [100], out=out_dir,
@@ -214,7 +255,7 @@ def gen_data_cmd(
 @app.command("train")
 @handles_errors
 def train_cmd(
-    model: Annotated[str | None, typer.Argument(help="Model plugin, e.g. alarmwork, lstm.")
+    model: Annotated[str | None, typer.Argument(help="Model plugin (`rnnlab plugins` lists them).")
                      ] = None,
     data: Annotated[str | None, typer.Option(help="Dataset plugin (default: the model's).")
                     ] = None,
@@ -237,7 +278,8 @@ def train_cmd(
     seed: Annotated[int | None, typer.Option(help="Seed for init and batch order [0].")] = None,
     device: Annotated[str | None, typer.Option(help="auto|cpu|cuda [auto].")] = None,
     early_stop: Annotated[str | None, typer.Option(
-        help="Stop once dev accuracy exceeds this; 'off' never stops early [99.5].")] = None,
+        help="Stop once the dev primary metric passes this; 'off' never stops early "
+             "[the dataset's target].")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with any of these options.")
                       ] = None,
     data_dir: Annotated[str | None, typer.Option(
@@ -278,7 +320,7 @@ def train_cmd(
                                  resume=run, data_dir=data_dir), quiet)
         return
     if model is None:
-        raise UsageError("missing argument MODEL (e.g. rnnlab train alarmwork)")
+        raise UsageError("missing argument MODEL (`rnnlab plugins` lists the models)")
 
     options: dict[str, Any] = {
         "data": data, "L": L, "epochs": epochs, "updates": updates, "batch_size": batch_size,
@@ -304,13 +346,23 @@ def _report_run(run: Any, quiet: bool) -> None:
     from rnnlab import ui
 
     summary = run.summary
+    percentages, baselines = metric_style(summary.get("data"))
     if quiet:
         test = summary.get("test", {})
         key = summary.get("primary_metric", "")
         out.print(one_line(f"{run.id} {summary.get('status')} test {key} "
-                           f"{ui.fmt_metric(key, test.get(key))}"), markup=False)
+                           f"{ui.fmt_metric(key, test.get(key), percentages)}"), markup=False)
     else:
-        out.print(ui.run_summary_table(run.id, summary))
+        out.print(ui.run_summary_table(run.id, summary, percentages, baselines))
+
+
+def metric_style(dataset: Any) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A dataset's percentages and baselines, for showing its metrics (none if it is gone)."""
+    try:
+        plugin = plugin_registry.default().get("dataset", str(dataset))
+    except RnnlabError:
+        return (), {}
+    return tuple(plugin.percentages), dict(plugin.baselines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +395,7 @@ def eval_cmd(
 @app.command("report")
 @handles_errors
 def report_cmd(
-    name: Annotated[str, typer.Argument(help="Report plugin, e.g. accuracy.")],
+    name: Annotated[str, typer.Argument(help="Report plugin (`rnnlab plugins` lists them).")],
     runs: Annotated[list[str] | None, typer.Argument(help="Runs to use (default: all).")
                     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table|markdown|csv|json.")] = "table",
@@ -401,9 +453,12 @@ def sweep_cmd(
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Setting KEY=VALUE for every run.")] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes (one thread each).")] = 1,
-    executor: Annotated[str, typer.Option(help="local|dask.")] = "local",
+    executor: Annotated[str, typer.Option(
+        help="Where the cells run: local (worker processes), dask, or any installed executor "
+             "(`rnnlab plugins` lists them).")] = "local",
     scheduler: Annotated[str | None, typer.Option(
-        help="Dask scheduler address, e.g. tcp://HOST:8786 (default: a local cluster).")
+        help="Cluster address for the executor, e.g. a Dask scheduler tcp://HOST:8786 "
+             "(default: a local cluster).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Sweep id (default: from the grid).")
                     ] = None,
@@ -435,6 +490,7 @@ def sweep_cmd(
         spec["name"] = name
     if jobs < 1:
         raise UsageError(f"--jobs expects an integer >= 1, got {jobs}")
+    sweeps.executor_plugin(executor, registry())  # an unknown one is refused before any work
     local = scheduler is None  # workers on this machine (a remote Dask cluster has its own)
     if local:
         limits.check_jobs(jobs)
@@ -447,12 +503,11 @@ def sweep_cmd(
     try:
         sweeps.run(plan, jobs=jobs, executor=executor, scheduler=scheduler, emit=view)
     except KeyboardInterrupt as exc:
-        from rnnlab.runner import RunInterrupted, Terminated
+        from rnnlab.runner import RunInterrupted
 
         view.close()
-        code = 143 if isinstance(exc, Terminated) else 130
         raise RunInterrupted(f"sweep {plan.id} interrupted; run the same command again to "
-                             "resume it", code) from None
+                             "resume it", interrupt_code(exc)) from None
     finally:
         view.close()
     failed = [c for c in plan.cells if c.state == "failed"]
@@ -463,11 +518,61 @@ def sweep_cmd(
     for cell in failed:
         out.print(f"  failed: {one_line(cell.label)}: {one_line(cell.info)}", markup=False,
                   highlight=False)
+    sum_up(plan, runs_dir)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def sum_up(plan: Any, runs_dir: str) -> None:
+    """The table each dataset of the sweep declares as its summary (`DatasetPlugin.report`),
+    once per report; a dataset that declares none gets a line saying so."""
     import rnnlab
 
-    print_report(rnnlab.report("accuracy", runs_dir=runs_dir, sweep=plan.id), "table")
-    if failed:
-        raise typer.Exit(1)
+    reports: list[str] = []
+    for data in dict.fromkeys(str(c.config.data) for c in plan.cells):
+        report = str(registry().get("dataset", data).report or "")
+        if not report:
+            out.print(one_line(f"dataset '{data}' declares no report to sum up a sweep; "
+                               f"`rnnlab report NAME --sweep {plan.id}` makes one"),
+                      markup=False, soft_wrap=True)
+        elif report not in reports:
+            reports.append(report)
+    for report in reports:
+        print_report(rnnlab.report(report, runs_dir=runs_dir, sweep=plan.id), "table")
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command("new-plugin")
+@handles_errors
+def new_plugin_cmd(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="model|dataset|report.")],
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="Plugin name users will type: lowercase letters, digits and '-', "
+        "starting with a letter (e.g. my-rnn). The package is rnnlab-NAME, its module "
+        "rnnlab_NAME.")],
+    where: Annotated[Path, typer.Option(
+        "--dir", help="Where to create rnnlab-NAME/ (made if missing).")] = Path("."),
+) -> None:
+    """Create a model, dataset or report plugin package rnnlab-NAME/ to start from.
+
+    It holds pyproject.toml with the entry point, a module that works as written (a small
+    Elman RNN, a 'first value positive?' sequence dataset, or a table of runs), a README and
+    tests on rnnlab's conformance kit (rnnlab.testing).
+
+    An existing rnnlab-NAME/ is never touched; the package appears complete or not at all.
+    Then: pip install -e rnnlab-NAME, rnnlab plugins, pytest rnnlab-NAME/tests."""
+    from rnnlab import scaffold
+
+    made = scaffold.create(kind, name, where)
+    for warning in made.warnings:
+        err.print(f"warning: {one_line(warning)}", markup=False, soft_wrap=True)
+    out.print(one_line(f"created {kind} plugin '{name}' in {made.root}:"), markup=False,
+              soft_wrap=True)
+    for path in made.files:
+        out.print(f"  {one_line(str(made.root / path))}", markup=False, soft_wrap=True)
+    out.print("next steps:", markup=False)
+    for line in scaffold.next_steps(made):
+        out.print(f"  {one_line(line)}", markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,7 +645,8 @@ def runs_cmd(
     cells = [[r["id"], str(r["model"] or "-"), str(r["data"] or "-"),
               str(r["L"] if r["L"] else "-"), str("-" if r["seed"] is None else r["seed"]),
               r["status"],
-              f"{ui.fmt_metric(r['metric'], r['test'])} {r['metric']}" if r["test"] is not None
+              f"{ui.fmt_metric(r['metric'], r['test'], metric_style(r['data'])[0])} "
+              f"{r['metric']}" if r["test"] is not None
               else r.get("reason", "-")] for r in rows]
     out.print(ui.simple_table(f"runs in {runs_dir}",
                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
@@ -549,28 +655,45 @@ def runs_cmd(
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def take_debug(argv: list[str]) -> list[str]:
+    """`argv` without `--debug`, which may come anywhere (`rnnlab report X --debug`, as the
+    errors suggest), not only before the command; it sets state["debug"]. Arguments after
+    `--` are left as they are."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" in argv[:end]:
+        state["debug"] = True
+    return [a for a in argv[:end] if a != "--debug"] + argv[end:]
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point. Command-line mistakes are one line on stderr, exit code 2.
+    """Console-script entry point. Exit codes follow rnnlab.errors: 0 success, 1 the work
+    failed, 2 a command-line mistake (one line on stderr), 130/143 interrupted.
 
     Runs use one CPU thread unless OMP_NUM_THREADS says otherwise: the models are small, and
     the same seed then gives the same numbers on machines with any number of cores."""
     for variable in THREAD_VARIABLES:  # before torch or NumPy load their thread pools
         os.environ.setdefault(variable, os.environ.get("OMP_NUM_THREADS", "1"))
+    argv = take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         code = app(args=argv, prog_name="rnnlab", standalone_mode=False)
-    except typer.Abort:
+    except typer.Abort as exc:  # Click's form of Ctrl-C (with --debug, or while parsing)
+        cause = exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            err.print(one_line(getattr(cause, "message", "interrupted")), markup=False,
+                      soft_wrap=True)
+            sys.exit(interrupt_code(cause))
         err.print("aborted")
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
     except typer.TyperException as exc:  # parse errors: bad option, missing argument, ...
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         if type(exc).__name__ == "NoArgsIsHelpError":
             out.print(message, markup=False, highlight=False)
-            sys.exit(0)
+            sys.exit(EXIT_OK)
         context = getattr(exc, "ctx", None)
         hint = f" (see: {context.command_path} --help)" if context is not None else ""
         err.print(f"error: {one_line(message)}{hint}", markup=False, soft_wrap=True)
-        sys.exit(getattr(exc, "exit_code", 2))
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,55 @@
-"""Errors a user can act on. The CLI prints them as one line, without a traceback."""
+"""Errors a user can act on. The CLI prints them as one line, without a traceback.
+
+Exit codes follow one rule (README lists it too):
+
+    0    success (also --help, --version)
+    1    the work failed: a data error, a plugin that failed to load or raised, a run that
+         failed or could not start (locked, damaged, its data missing or changed), a sweep
+         with a failed cell, a failed gradient check, any unexpected error
+    2    a usage mistake: a bad option or value, an unknown config key, plugin name or
+         setting; nothing was done (UsageError, and Typer's own parse errors)
+    130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM. A run is saved as interrupted and
+         resumes; a sweep resumes when run again.
+"""
 
 from __future__ import annotations
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SIGINT = 130  # 128 + SIGINT
+EXIT_SIGTERM = 143  # 128 + SIGTERM
+
 
 class RnnlabError(Exception):
-    """A problem with the user's input or environment; `str()` is the one-line message."""
+    """A problem with the user's input or environment; `str()` is the one-line message.
+    Exit code 1 (the work failed) unless a subclass says otherwise."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class UsageError(RnnlabError):
-    """A bad command-line option, config key or plugin name (exit code 2)."""
+    """A bad command-line option or value, config key, plugin name or setting (exit code 2)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class DataError(RnnlabError):
-    """A data file that is missing or does not have the expected format."""
+    """A data file that is missing or does not have the expected format (exit code 1)."""
 
 
 class PluginError(RnnlabError):
-    """A plugin that failed to import or does not satisfy its contract."""
+    """A plugin that failed to import, does not satisfy its contract, or raised (exit code 1)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that a run is saved as after Ctrl-C."""
+
+
+def interrupt_code(exc: BaseException) -> int:
+    """The exit code of an interruption: the one it carries (a run that saved itself says),
+    else 143 for SIGTERM (raised as Terminated) and 130 for Ctrl-C."""
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    return EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT

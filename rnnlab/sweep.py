@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab import config as cfgmod
-from rnnlab import locks, plugins
+from rnnlab import locks
 from rnnlab.config import TrainConfig
+from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
 from rnnlab.files import clip, load_yaml, short
 from rnnlab.locks import FileLock, Locked, describe
+from rnnlab.registry import Registry
+from rnnlab.registry import default as default_registry
 from rnnlab.runs import Run, RunStore
 
 SWEEP_KEYS = {"name", "seeds", "recipes"}
@@ -46,7 +49,6 @@ ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
 ORPHAN_GRACE_S = 5.0  # s an orphaned worker has to save its run before it exits
 CLAIM_POLL_S = 1.0  # how often a sweep looks whether another sweep let go of a cell
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-SUCCESS = 99.0  # a run "succeeds" at this test accuracy (%)
 
 
 @dataclass
@@ -112,7 +114,7 @@ def _axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
     return axes
 
 
-def build(spec: dict[str, Any], registry: plugins.Registry, *, where: str = "sweep",
+def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
           runs_dir: str = "runs", data_dir: str | None = None) -> Sweep:
     """Expand a sweep spec into resolved cells (every configuration is checked up front)."""
     from rnnlab import limits
@@ -211,9 +213,25 @@ def _mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
 
 
 def _result(summary: dict[str, Any]) -> str:
+    """'test accuracy 99.4%', 'test mse 0.0123': the run's primary metric, as its dataset
+    declares it (a percentage or not)."""
     key = summary.get("primary_metric", "")
     value = (summary.get("test") or {}).get(key)
-    return f"test {key} {value:.1f}" if isinstance(value, float) else str(summary.get("status"))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(summary.get("status"))
+    return f"test {key} {_shown(key, value, _percentages(str(summary.get('data', ''))))}"
+
+
+def _percentages(dataset: str) -> tuple[str, ...]:
+    """The metric keys a dataset gives in % (none if it cannot be loaded)."""
+    try:
+        return tuple(default_registry().get("dataset", dataset).percentages)
+    except RnnlabError:
+        return ()
+
+
+def _shown(key: str, value: float, percentages: tuple[str, ...]) -> str:
+    return f"{value:.1f}%" if key in percentages else f"{value:.4g}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +245,7 @@ def run_cell(task: dict[str, Any], emit: EventSink = ignore) -> dict[str, Any]:
     from rnnlab import runner
 
     torch.set_num_threads(1)
-    registry = plugins.registry()
+    registry = default_registry()
     cfg = cfgmod.merge(task["config"])
     tags = {"sweep": task["sweep"], "cell": task["key"], "recipe": task["recipe"]}
     store = RunStore(task["store"]) if task.get("store") else None
@@ -253,29 +271,60 @@ def run_cell(task: dict[str, Any], emit: EventSink = ignore) -> dict[str, Any]:
 def task_for(sweep: Sweep, cell: Cell) -> dict[str, Any]:
     """What a worker needs to run a cell (plain data, picklable)."""
     return {"config": cell.config.to_dict(), "key": cell.key, "recipe": cell.recipe,
-            "sweep": sweep.id, "resume": cell.resume}
+            "sweep": sweep.id, "resume": cell.resume,
+            "index": cell.index, "label": cell.label}
+
+
+def run_cell_task(task: dict[str, Any], progress: Callable[[Any], None] | None = None, *,
+                  data: Any = None, store: str | Path | None = None) -> dict[str, Any]:
+    """`run_cell` as executors call it (`ExecutorRequest.run_cell`): progress as CellUpdates
+    passed to `progress`, the cell's data if it was sent along, another run store."""
+    task = dict(task)
+    if data is not None:
+        task["data"] = data
+    if store is not None:
+        task["store"] = str(store)
+    sink: EventSink = ignore
+    if progress is not None:
+        sink = QueueSink(progress, int(task.get("index", 0)), str(task.get("label", "")))
+    return run_cell(task, sink)
 
 
 class QueueSink:
-    """Forwards a worker's training events to the parent as small cell updates."""
+    """Forwards a worker's training events to the parent as small cell updates: `put`
+    receives them (a queue's put)."""
 
-    def __init__(self, queue: Any, index: int, label: str) -> None:
-        self.queue, self.index, self.label = queue, index, label
+    def __init__(self, put: Callable[[Any], None], index: int, label: str) -> None:
+        self.put, self.index, self.label = put, index, label
+        self.metric, self.percentages = "", ()  # the run's primary metric, set when it starts
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.queue.put(CellUpdate(self.index, self.label, "running", f"run {event.run_id}"))
+            self.metric = primary_metric(str(event.config.get("data", "")))
+            self.percentages = tuple(event.percentages)
+            self.put(CellUpdate(self.index, self.label, "running", f"run {event.run_id}"))
         elif isinstance(event, EpochDone):
-            self.queue.put(CellUpdate(self.index, self.label, "running", epoch_info(event)))
+            self.put(CellUpdate(self.index, self.label, "running",
+                                epoch_info(event, self.metric, self.percentages)))
 
 
-def epoch_info(event: EpochDone) -> str:
+def primary_metric(dataset: str) -> str:
+    """The primary metric a dataset declares ('' if it declares none or cannot be loaded)."""
+    try:
+        return str(default_registry().get("dataset", dataset).primary_metric or "")
+    except RnnlabError:
+        return ""
+
+
+def epoch_info(event: EpochDone, metric: str = "", percentages: tuple[str, ...] = ()) -> str:
+    """'epoch 3/50, dev accuracy 61.2%': where training is, and the dev primary metric."""
     m = event.metrics
     where = (f"update {m.get('updates')}/{event.updates_total}" if event.updates_total
              else f"epoch {event.epoch}/{event.epochs}")
-    dev = [f"dev {k[4:]} {v:.1f}" for k, v in m.items()
-           if k.startswith("dev_") and "accuracy" in k and "zero" not in k]
-    return ", ".join([where, *dev])
+    value = m.get(f"dev_{metric}") if metric else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return where
+    return f"{where}, dev {metric} {_shown(metric, value, percentages)}"
 
 
 _progress: Any = None  # the worker's end of the progress queue (set by _worker_init)
@@ -305,23 +354,33 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _worker(task: dict[str, Any], index: int, label: str) -> dict[str, Any]:
+def _worker(task: dict[str, Any]) -> dict[str, Any]:
     from rnnlab import runner
 
     if runner.stop_requested():  # the sweep is stopping: start nothing new
         return {"status": "queued", "info": ""}
-    return run_cell(task, QueueSink(_progress, index, label))
+    return run_cell_task(task, _progress.put)
 
 
 # ---------------------------------------------------------------------------------------------
 # running the sweep
 
 
-def run_local(sweep: Sweep, cells: list[Cell], jobs: int, emit: EventSink = ignore,
-              finished: Callable[[Cell], None] = lambda cell: None) -> None:
-    """Run `cells` in `jobs` worker processes, one BLAS/torch thread each (also for jobs=1,
-    so that results do not depend on the number of jobs)."""
+class LocalExecutor(ExecutorPlugin):
+    """The bundled executor `local` (entry point in rnnlab.executors)."""
+
+    summary = "Worker processes on this machine (--jobs of them, one thread each)."
+
+    def run(self, request: ExecutorRequest) -> None:
+        run_local(request)
+
+
+def run_local(request: ExecutorRequest) -> None:
+    """Run the cells in `request.jobs` worker processes, one BLAS/torch thread each (also for
+    jobs=1, so that results do not depend on the number of jobs)."""
     import multiprocessing
+
+    jobs = request.jobs
 
     saved = {v: os.environ.get(v) for v in THREAD_VARIABLES}
     os.environ.update({v: "1" for v in THREAD_VARIABLES})  # inherited by the spawned workers
@@ -329,11 +388,11 @@ def run_local(sweep: Sweep, cells: list[Cell], jobs: int, emit: EventSink = igno
     queue = context.Queue()  # progress from the workers; no manager process to outlive us
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
                                initargs=(queue,))
-    futures: dict[Future, Cell] = {}
+    futures: dict[Future, SweepCell] = {}
     try:
-        for cell in cells:
-            futures[pool.submit(_worker, task_for(sweep, cell), cell.index, cell.label)] = cell
-        _collect(futures, queue, emit, finished)
+        for cell in request.cells:
+            futures[pool.submit(_worker, cell.task)] = cell
+        _collect(futures, queue, request)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
         # they save themselves as interrupted and the next sweep resumes them.
@@ -363,17 +422,17 @@ def finish(cell: Cell, result: dict[str, Any], emit: EventSink) -> None:
 
 
 def worker_failed(exc: BaseException) -> dict[str, Any]:
+    """The result of a cell whose worker died (the run itself could not report)."""
     return {"status": "failed",
             "info": f"worker failed: {type(exc).__name__}: {' '.join(str(exc).split())}"}
 
 
-def _collect(futures: dict[Any, Cell], queue: Any, emit: EventSink,
-             finished: Callable[[Cell], None]) -> None:
+def _collect(futures: dict[Any, SweepCell], queue: Any, request: ExecutorRequest) -> None:
     """Wait for the cells, passing their progress on."""
     waiting = set(futures)
     while waiting:
         done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
-        _drain(queue, futures, emit)
+        _drain(queue, futures, request.emit)
         for future in done:
             cell = futures[future]
             try:
@@ -382,11 +441,10 @@ def _collect(futures: dict[Any, Cell], queue: Any, emit: EventSink,
                 raise
             except Exception as exc:  # the worker itself died
                 result = worker_failed(exc)
-            finish(cell, result, emit)
-            finished(cell)
+            request.done(cell, result)
 
 
-def _drain(queue: Any, futures: dict[Any, Cell], emit: EventSink) -> None:
+def _drain(queue: Any, futures: dict[Any, SweepCell], emit: EventSink) -> None:
     if queue is None:
         return
     running = {c.index for f, c in futures.items() if not f.done()}
@@ -487,8 +545,7 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
     """Run the pending cells of a planned sweep; the cells' states say how each ended. Cells
     another sweep is running are waited for, then taken over if that sweep did not finish
     them."""
-    if executor not in ("local", "dask"):
-        raise UsageError(f"--executor expects local|dask, got '{executor}'")
+    plugin = executor_plugin(executor)
     started = time.perf_counter()
     for cell in sweep.cells:
         emit(CellUpdate(cell.index, cell.label, cell.state, cell.info))
@@ -497,12 +554,8 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
         with _sigterm_interrupts():
             while True:
                 mine = claims.take([c for c in sweep.cells if c.state == "queued"])
-                if mine and executor == "dask":
-                    from rnnlab.dask_executor import run_dask
-
-                    run_dask(sweep, mine, jobs, scheduler, emit, claims.release)
-                elif mine:
-                    run_local(sweep, mine, jobs, emit, claims.release)
+                if mine:
+                    _execute(plugin, sweep, mine, jobs, scheduler, emit, claims)
                 elsewhere = [c for c in sweep.cells if c.state == "elsewhere"]
                 if not elsewhere:
                     break
@@ -511,3 +564,38 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
         claims.release_all()
     sweep.wall_time_s = round(time.perf_counter() - started, 1)
     return sweep
+
+
+def executor_plugin(name: str, registry: Registry | None = None) -> ExecutorPlugin:
+    """The installed executor `name` (rnnlab.executors); UsageError with a suggestion."""
+    return (registry or default_registry()).get("executor", name)
+
+
+def _execute(plugin: ExecutorPlugin, sweep: Sweep, cells: list[Cell], jobs: int,
+             scheduler: str | None, emit: EventSink, claims: Claims) -> None:
+    """Hand `cells` to the executor; record each result as it comes (and let go of the
+    cell's claim). A cell the executor returns without reporting has failed."""
+    ours = {cell.index: cell for cell in cells}
+    reported: set[int] = set()
+
+    def done(job: SweepCell, result: dict[str, Any]) -> None:
+        cell = ours.get(job.index)
+        if cell is None or cell.index in reported:
+            return  # not a cell of this request, or reported twice: the first result counts
+        reported.add(cell.index)
+        if not isinstance(result, dict) or result.get("status") not in (
+                "done", "failed", "queued"):
+            result = {"status": "failed", "info": f"executor '{plugin.name}' reported "
+                      f"{short(result, 200)}, not a result of run_cell"}
+        finish(cell, {"info": "", **result}, emit)
+        claims.release(cell)
+
+    jobs_list = [SweepCell(c.index, c.label, task_for(sweep, c), c.config, c.resume)
+                 for c in cells]
+    plugin.run(ExecutorRequest(jobs_list, jobs, scheduler, Path(sweep.runs_dir), emit, done,
+                               run_cell_task, worker_failed))
+    for cell in cells:
+        if cell.index not in reported:
+            done(SweepCell(cell.index, cell.label, {}, cell.config),
+                 {"status": "failed", "info": f"executor '{plugin.name}' returned without "
+                  "running it"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Collection
 from typing import Any
 
 from rich.console import Console
@@ -23,7 +24,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from rnnlab.api import ReportResult
+from rnnlab.contracts import ReportResult
 from rnnlab.events import CellUpdate, EpochDone, Event, Note, RunFinished, RunStarted
 from rnnlab.events import Progress as ProgressEvent
 
@@ -41,13 +42,22 @@ def printable(text: Any, newlines: bool = False) -> str:
     return "".join(out)
 
 
-def fmt_metric(key: str, value: Any) -> str:
-    """A metric value for people: accuracies as percentages, times in seconds."""
+def _plain(key: str) -> str:
+    """A metric key without its split: 'dev_accuracy' -> 'accuracy'."""
+    for split in ("dev_", "test_", "train_"):
+        if key.startswith(split):
+            return key[len(split):]
+    return key
+
+
+def fmt_metric(key: str, value: Any, percentages: Collection[str] = ()) -> str:
+    """A metric value for people: percentages (as the dataset declares them) with %, times in
+    seconds."""
     if value is None:
         return "-"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    if "accuracy" in key:
+    if _plain(key) in percentages:
         return f"{value:.1f}%"
     if key.endswith("time_s"):
         return f"{value:.1f} s"
@@ -56,10 +66,13 @@ def fmt_metric(key: str, value: Any) -> str:
     return f"{value:.4g}"
 
 
-def label(key: str) -> str:
-    """A metric key for people: 'dev_zero_accuracy' -> 'dev always-0 accuracy'."""
-    key = key.removesuffix("_s").replace("train_loss", "loss").replace("zero_", "always-0_")
-    return key.replace("_", " ")
+def label(key: str, baselines: dict[str, str] | None = None) -> str:
+    """A metric key for people: 'dev_zero_accuracy' -> 'dev always 0' when the dataset
+    declares `zero_accuracy` a baseline labelled 'always 0'."""
+    plain = _plain(key)
+    if baselines and plain in baselines:
+        key = key[: len(key) - len(plain)] + baselines[plain]
+    return key.removesuffix("_s").replace("train_loss", "loss").replace("_", " ")
 
 
 class ConsoleUI:
@@ -71,6 +84,8 @@ class ConsoleUI:
         self.live = self.console.is_terminal and not quiet
         self.progress: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
+        self.percentages: tuple[str, ...] = ()  # of the current run's dataset
+        self.baselines: dict[str, str] = {}
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ProgressEvent):
@@ -79,6 +94,7 @@ class ConsoleUI:
             if not self.quiet or event.text.startswith("warning: "):  # warnings always show
                 self._print(event.text)
         elif isinstance(event, RunStarted):
+            self.percentages, self.baselines = event.percentages, event.baselines
             if not self.quiet:
                 self._print(f"run {event.run_id}  ({event.run_dir})")
         elif isinstance(event, EpochDone):
@@ -88,8 +104,7 @@ class ConsoleUI:
         elif isinstance(event, RunFinished):
             self.close()
 
-    @staticmethod
-    def epoch_line(event: EpochDone) -> str:
+    def epoch_line(self, event: EpochDone) -> str:
         if event.updates_total is not None:
             width = len(str(event.updates_total))
             parts = [f"updates {event.metrics.get('updates', 0):>{width}}/{event.updates_total}"]
@@ -97,9 +112,9 @@ class ConsoleUI:
             width = len(str(event.epochs))
             parts = [f"epoch {event.epoch:>{width}}/{event.epochs}"]
         for key, value in event.metrics.items():
-            if key in ("epoch", "updates") or "zero_accuracy" in key:
+            if key in ("epoch", "updates") or _plain(key) in self.baselines:
                 continue
-            parts.append(f"{label(key)} {fmt_metric(key, value)}")
+            parts.append(f"{label(key)} {fmt_metric(key, value, self.percentages)}")
         return "  ".join(parts)
 
     def _print(self, text: str) -> None:
@@ -191,31 +206,40 @@ class SweepView:
             self.live = None
 
 
-def run_summary_table(run_id: str, summary: dict[str, Any]) -> Table:
-    table = Table(title=printable(f"run {run_id}"), show_header=False)
+def run_summary_table(run_id: str, summary: dict[str, Any], percentages: Collection[str] = (),
+                      baselines: dict[str, str] | None = None) -> Table:
+    table = Table(title=_text(f"run {run_id}"), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
-    table.add_row("status", printable(summary.get("status")))
+    table.add_row("status", _text(summary.get("status")))
     if summary.get("reason"):
-        table.add_row("reason", Text(printable(summary["reason"])))
+        table.add_row("reason", _text(summary["reason"]))
     for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
         if key in summary:
-            table.add_row(label(key), fmt_metric(key, summary[key]))
+            table.add_row(_text(label(key)), _text(fmt_metric(key, summary[key])))
     for split in ("dev", "test"):
         for key, value in (summary.get(split) or {}).items():
-            table.add_row(f"{split} {label(key)}", fmt_metric(key, value))
+            table.add_row(_text(f"{split} {label(key, baselines)}"),
+                          _text(fmt_metric(key, value, percentages)))
     return table
+
+
+def _text(value: Any, newlines: bool = False) -> Text:
+    """Table text taken literally: rich reads `[...]` in a plain string as markup (so
+    'lstm [adding]' would print as 'lstm'); a Text is never parsed."""
+    return Text(printable(value, newlines=newlines))
 
 
 def simple_table(title: str, headers: list[str], rows: list[list[str]],
                  multiline: bool = False) -> Table:
-    """A table whose cells are plain text (never markup), control characters escaped (also
-    newlines, unless the cells are `multiline` by design, as in report tables)."""
-    table = Table(title=Text(printable(title)))
+    """A table whose title, headers and cells are plain text (never markup), control
+    characters escaped (also newlines, unless the cells are `multiline` by design, as in
+    report tables)."""
+    table = Table(title=_text(title))
     for i, header in enumerate(headers):
-        table.add_column(header, no_wrap=i == 0)
+        table.add_column(_text(header), no_wrap=i == 0)
     for row in rows:
-        table.add_row(*(Text(printable(cell, newlines=multiline)) for cell in row))
+        table.add_row(*(_text(cell, newlines=multiline) for cell in row))
     return table
 
 

@@ -1,58 +1,153 @@
-"""The homework table: test accuracy per model and sequence length, over every seed run.
+"""The homework table: each run's test primary metric per configuration and sequence length,
+over every seed run.
 
-Each cell: mean ± std of the test accuracy (%) over the completed runs of that model and L,
-their number n, how many reached 99% (the success rate), mean epochs used and mean training
-time. Runs of the same configuration and seed (a cell run twice, a copied run directory) are
-one result: the first is counted, the others are listed as duplicates. The last row is what
-always predicting 0 scores on the same test data: the floor that
-means "learned nothing". Runs of one model under different recipes (sweep recipes) get rows
-of their own.
+The metric is the one each run recorded as primary, shown as its dataset declares it (the
+adding task's test accuracy in %, the images' test mse). Each cell: mean ± std over the
+completed runs of that configuration and L, their number n, for a percentage that improves
+upward how many reached 99% (the success rate), mean epochs used and mean training time. Runs
+without a sequence length (image data) get a single column.
+
+Runs that differ in anything but the seed (paths and device do not change results) are rows of
+their own: the row names the model, its dataset when the table holds several, its recipe
+(sweep recipes), and the options and settings that differ among the runs of that model and
+recipe, e.g. `lstm (lr=0.001)` and `lstm (lr=0.01)`. Runs of the same configuration and seed (a
+cell run twice, a copied run directory) are one result: the first is counted, the others are
+listed as duplicates. The last rows are the baselines the datasets declare, e.g. what always
+predicting 0 scores on the same test data: the floor that means "learned nothing".
+
+Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_success`, `_epochs`,
+`_train_time_s` per length, `all_...` for runs without one; `acc` is the primary metric.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
-from rnnlab import Column, ReportRequest, ReportResult, Run
+from rnnlab import (
+    Column,
+    ReportRequest,
+    ReportResult,
+    RnnlabError,
+    Run,
+    TrainConfig,
+    get_plugin,
+)
 
-BASELINE = "always 0 (baseline)"
-SUCCESS = 99.0  # test accuracy (%) that counts as solving the task
+SUCCESS = 99.0  # a percentage (higher is better) that counts as solving the task
+IGNORED = ("seed", "runs_dir", "data_dir", "device")  # not a difference between rows
+SHOWN_APART = ("model", "data", "L", "settings")  # name, dataset, column; settings one by one
+NO_L = "all"  # the column of runs without a sequence length (image data)
 
 
-def _cell(row: dict[str, Any], L: int) -> str:
-    n = row.get(f"L{L}_n")
+@dataclass(frozen=True)
+class Metric:
+    """How a dataset's metrics are shown: which are percentages, which way is better, and
+    its baselines {metric key: label}."""
+
+    percentages: tuple[str, ...] = ()
+    higher_is_better: bool = True
+    baselines: dict[str, str] = field(default_factory=dict)
+
+
+def _metric_style(data: str) -> Metric:
+    """What the dataset plugin declares (nothing, if it is no longer installed)."""
+    try:
+        plugin = get_plugin("dataset", data)
+    except RnnlabError:
+        return Metric()
+    return Metric(tuple(plugin.percentages), bool(plugin.higher_is_better),
+                  dict(plugin.baselines))
+
+
+def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
+    n = row.get(f"{col}_n")
     if not n:
         return "-"
-    text = f"{row[f'L{L}_acc_mean']:.1f}"
+    digits = ".1f" if percent else ".4g"
+    text = format(row[f"{col}_acc_mean"], digits)
     if n > 1:
-        text += f" ± {row[f'L{L}_acc_std']:.1f} (n={n})"
-    if f"L{L}_epochs" in row:
-        text += (f"\n{row[f'L{L}_success']}/{n} ≥{SUCCESS:g}%, {row[f'L{L}_epochs']:.0f} ep, "
-                 f"{row[f'L{L}_train_time_s']:.0f} s")
+        text += f" ± {format(row[f'{col}_acc_std'], digits)} (n={n})"
+    if f"{col}_epochs" in row:
+        parts = [f"{row[f'{col}_success']}/{n} ≥{SUCCESS:g}%"] if f"{col}_success" in row else []
+        parts += [f"{row[f'{col}_epochs']:.0f} ep", f"{row[f'{col}_train_time_s']:.0f} s"]
+        text += "\n" + ", ".join(parts)
     return text
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _usable(run: Run) -> dict[str, Any] | None:
     summary = run.summary
     key = summary.get("primary_metric")
     test = summary.get("test") or {}
-    if summary.get("status") != "completed" or summary.get("L") is None or key not in test:
+    if summary.get("status") != "completed" or key not in test:
         return None
-    value = test[key]
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not _finite(test[key]):
         return None  # e.g. null: a metric that was NaN when it was measured
     return summary
 
 
+def _column(summary: dict[str, Any]) -> str:
+    L = summary.get("L")
+    return NO_L if L is None else f"L{int(L)}"
+
+
+def _options(config: dict[str, Any]) -> dict[str, str]:
+    """What a run's configuration sets besides the seed, paths, device, model, dataset and L
+    (those are shown apart): training options (missing ones at their defaults, as in runs
+    recorded before the option existed) and plugin settings, each as comparable text."""
+    merged = {**TrainConfig().to_dict(), **config}
+    options = {k: v for k, v in merged.items() if k not in IGNORED + SHOWN_APART}
+    settings = merged.get("settings")
+    if isinstance(settings, dict):
+        options.update(settings)  # shown as `name=value`, like the options
+    return {str(k): json.dumps(v, sort_keys=True, default=str) for k, v in options.items()}
+
+
+def _shown(value: str) -> str:
+    """An option's value as written in a row name (0.001, adam, None)."""
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, str) else str(loaded)
+
+
+def _names(groups: dict[tuple[str, str, str, str], dict[str, str]], several_datasets: bool
+           ) -> dict[tuple[str, str, str, str], str]:
+    """Row names: model [dataset] (recipe, the options that differ among that model's runs
+    under that recipe)."""
+    apart: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+    for (model, data, recipe, _), options in groups.items():
+        apart[(model, data, recipe)].append(options)
+    names = {}
+    for group, options in groups.items():
+        model, data, recipe, _ = group
+        siblings = apart[(model, data, recipe)]
+        keys = sorted({k for o in siblings for k in o})
+        differ = [k for k in keys if len({o.get(k) for o in siblings}) > 1]
+        parts = [recipe] if recipe else []
+        parts += [f"{k}={_shown(options[k])}" if k in options else f"{k} unset" for k in differ]
+        name = f"{model} [{data}]" if several_datasets else model
+        names[group] = name + (f" ({', '.join(parts)})" if parts else "")
+    return names
+
+
+def _mean(values: list[float]) -> float:
+    """The mean; exactly the value when all are equal (a baseline on the same test data)."""
+    return values[0] if len(set(values)) == 1 else statistics.fmean(values)
+
+
 def accuracy_table(request: ReportRequest) -> ReportResult:
-    cells: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     skipped = 0
-    datasets = {run.summary.get("data") for run in request.runs}
     counted: dict[str, Run] = {}  # config key -> the first completed run of that config
     duplicates: list[tuple[Run, Run]] = []
+    found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]] = []
     for run in request.runs:
         summary = _usable(run)
         if summary is None:
@@ -64,43 +159,99 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             duplicates.append((run, counted[key]))
             continue
         counted[key] = run
-        name = summary["model"] if len(datasets) == 1 else f"{summary['model']} [{summary['data']}]"
-        if summary.get("recipe"):
-            name += f" ({summary['recipe']})"
-        cells[name][int(summary["L"])].append(summary)
-    lengths = sorted({L for by_L in cells.values() for L in by_L})
+        data = str(summary.get("data") or run.config.get("data") or "")
+        options = _options(run.config)
+        group = (str(summary.get("model")), data, str(summary.get("recipe", "")),
+                 json.dumps(options, sort_keys=True))
+        found.append((group, options, summary))
+    datasets = sorted({group[1] for group, _, _ in found})
+    styles = {data: _metric_style(data) for data in datasets}
+    names = _names({group: options for group, options, _ in found}, len(datasets) > 1)
+    cells: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    data_of: dict[str, str] = {}
+    for group, _, summary in found:
+        cells[names[group]][_column(summary)].append(summary)
+        data_of[names[group]] = group[1]
+    percent: dict[str, bool] = {}  # row name -> its numbers are percentages
     rows: list[dict[str, Any]] = []
-    baseline: dict[str, Any] = {"model": BASELINE}
     for name in sorted(cells):
         row: dict[str, Any] = {"model": name}
-        for L, summaries in sorted(cells[name].items()):
+        style = styles[data_of[name]]
+        for col, summaries in sorted(cells[name].items()):
             key = summaries[0]["primary_metric"]
-            acc = [s["test"][key] for s in summaries]
-            row[f"L{L}_acc_mean"] = statistics.fmean(acc)
-            row[f"L{L}_acc_std"] = statistics.stdev(acc) if len(acc) > 1 else 0.0
-            row[f"L{L}_n"] = len(acc)
-            row[f"L{L}_success"] = sum(a >= SUCCESS for a in acc)
-            row[f"L{L}_epochs"] = statistics.fmean(s.get("epochs", 0) for s in summaries)
-            row[f"L{L}_train_time_s"] = statistics.fmean(s.get("train_time_s", 0.0)
-                                                         for s in summaries)
-            zero = [s["test"].get(f"zero_{key}") for s in summaries]
-            if all(z is not None for z in zero):
-                baseline[f"L{L}_acc_mean"] = statistics.fmean(zero)
-                baseline[f"L{L}_n"] = 1
+            percent[name] = key in style.percentages
+            values = [s["test"][key] for s in summaries]
+            row[f"{col}_acc_mean"] = statistics.fmean(values)
+            row[f"{col}_acc_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+            row[f"{col}_n"] = len(values)
+            if percent[name] and style.higher_is_better:
+                row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
+            row[f"{col}_epochs"] = statistics.fmean(s.get("epochs", 0) for s in summaries)
+            row[f"{col}_train_time_s"] = statistics.fmean(s.get("train_time_s", 0.0)
+                                                          for s in summaries)
         rows.append(row)
-    if rows and len(baseline) > 1:
-        rows.append(baseline)
+    rows += _baselines(found, styles, percent)
     columns = [Column("model", "model")]
-    columns += [Column(f"L={L}", fmt=lambda row, L=L: _cell(row, L)) for L in lengths]
-    notes = [f"test accuracy in %; {sum(len(v) for c in cells.values() for v in c.values())} "
-             "completed runs"]
+    used = {col for by_col in cells.values() for col in by_col}
+    lengths = sorted(int(col[1:]) for col in used if col != NO_L)
+    columns += [Column(f"L={L}", fmt=lambda row, c=f"L{L}": _cell(row, c, percent[row["model"]]))
+                for L in lengths]
+    metrics = _described(found, styles)
+    if NO_L in used:
+        plain = {summary["primary_metric"] for _, _, summary in found if summary.get("L") is None}
+        header = f"test {next(iter(plain))}" if len(plain) == 1 else "no L"
+        columns.append(Column(header, fmt=lambda row: _cell(row, NO_L, percent[row["model"]])))
+    notes = [f"{', '.join(metrics)}; {len(found)} completed runs"]
+    single = {summary["primary_metric"] for _, _, summary in found}
+    what = f"a test {next(iter(single))}" if len(single) == 1 else "a finite test result"
     if skipped:
-        notes.append(f"{skipped} run(s) not completed or without a test accuracy were left out")
+        notes.append(f"{skipped} run(s) not completed or without {what} were left out")
     if duplicates:
         pairs = ", ".join(f"{dup.id} (= {first.id})" for dup, first in duplicates)
         notes.append(f"{len(duplicates)} duplicate run(s) of a configuration and seed already "
                      f"counted were left out: {pairs}")
     if not rows:
         notes = ["no completed runs match (train some with `rnnlab train MODEL`)"]
-    return ReportResult(title="Test accuracy (%) by model and sequence length L",
-                        columns=columns, rows=rows, notes=notes)
+    title = ("T" + metrics[0][1:].replace(" in %", " (%)") if len(metrics) == 1
+             else "Test results")  # several metrics: the notes name them
+    title += " by model" + (" and sequence length L" if lengths else "")
+    return ReportResult(title=title, columns=columns, rows=rows, notes=notes)
+
+
+def _described(found: list[tuple[Any, dict[str, str], dict[str, Any]]],
+               styles: dict[str, Metric]) -> list[str]:
+    """The metrics of the table, e.g. 'test accuracy in %', 'test mse' (with the dataset when
+    the datasets' metrics differ)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for group, _, summary in found:
+        key = summary["primary_metric"]
+        text = f"test {key}" + (" in %" if key in styles[group[1]].percentages else "")
+        seen[text].add(group[1])
+    if len(seen) <= 1:
+        return list(seen)
+    return [f"{text} ({', '.join(sorted(data))})"
+            for text, data in sorted(seen.items(), key=lambda item: sorted(item[1]))]
+
+
+def _baselines(found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]],
+               styles: dict[str, Metric], percent: dict[str, bool]) -> list[dict[str, Any]]:
+    """One row per baseline a dataset declares: what it scores on the runs' test data."""
+    datasets = sorted({group[1] for group, _, _ in found})
+    rows = []
+    for data in datasets:
+        style = styles[data]
+        for key, label in style.baselines.items():
+            name = f"{label} [{data}] (baseline)" if len(datasets) > 1 else f"{label} (baseline)"
+            row: dict[str, Any] = {"model": name}
+            by_col: dict[str, list[float]] = defaultdict(list)
+            for group, _, summary in found:
+                value = (summary.get("test") or {}).get(key)
+                if group[1] == data and _finite(value):
+                    by_col[_column(summary)].append(float(value))
+            for col, values in sorted(by_col.items()):
+                row[f"{col}_acc_mean"] = _mean(values)
+                row[f"{col}_n"] = 1
+            if by_col:
+                percent[name] = key in style.percentages
+                rows.append(row)
+    return rows
