@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rnnlab
-from rnnlab import plugins
+from rnnlab import registry as plugin_registry
 from rnnlab.cli import main, state
 
 SIZES = {"train": 200, "dev": 100, "test": 100}
@@ -21,11 +21,11 @@ SIZES = {"train": 200, "dev": 100, "test": 100}
 @pytest.fixture(autouse=True)
 def fresh_registry():
     """Every test discovers plugins anew and starts without --debug."""
-    plugins.reset()
+    plugin_registry.reset()
     debug = state["debug"]
     state["debug"] = False
     yield
-    plugins.reset()
+    plugin_registry.reset()
     state["debug"] = debug
 
 
@@ -56,7 +56,7 @@ def cli():
     Result(exit_code, stdout, stderr, exception)."""
 
     def invoke(*args: str) -> Result:
-        plugins.reset()
+        plugin_registry.reset()
         out, err = io.StringIO(), io.StringIO()
         code, exception = 0, None
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -93,9 +93,63 @@ def fake_dist(tmp_path, monkeypatch):
             (site / f"{module}.py").write_text(textwrap.dedent(source))
         for module in modules:
             sys.modules.pop(module, None)
-        plugins.reset()
+        plugin_registry.reset()
         return site
 
     yield make
     for path in site.glob("*.py"):
         sys.modules.pop(path.stem, None)
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_JUNK = ("build", "dist", "*.egg-info", "__pycache__")  # leftovers of older installs
+
+
+@pytest.fixture(scope="session")
+def examples_site(tmp_path_factory) -> Path:
+    """Every package under examples/ pip-installed once per session into a scratch folder
+    (never into the venv). Clean copies are installed, so a stale build/ or *.egg-info inside
+    examples/ can neither be picked up nor be added to."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    root = tmp_path_factory.mktemp("examples")
+    sources = []
+    for project in sorted(EXAMPLES.glob("*/pyproject.toml")):
+        copy = root / "src" / project.parent.name
+        shutil.copytree(project.parent, copy, ignore=shutil.ignore_patterns(*EXAMPLE_JUNK))
+        sources.append(str(copy))
+    site = root / "site"
+    # offline with the venv's setuptools; a venv without it (Python >= 3.12 makes none) lets
+    # pip fetch setuptools into an isolated build environment instead
+    offline = ["--no-build-isolation", "--no-index"] if importlib.util.find_spec(
+        "setuptools") else []
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", *offline,
+         "--disable-pip-version-check", "--quiet", "--target", str(site), *sources],
+        capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"pip could not install examples/:\n{done.stdout}{done.stderr}")
+    return site
+
+
+@pytest.fixture
+def examples_installed(examples_site, monkeypatch, request) -> Path:
+    """The example plugins (rnnlab-gru, rnnlab-parity, rnnlab-bestrun) for this test: their
+    install folder first on sys.path and on PYTHONPATH (for CLI subprocesses), registry reset."""
+    import os
+
+    monkeypatch.syspath_prepend(str(examples_site))  # also invalidates the import caches
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(examples_site), os.environ.get("PYTHONPATH", "")) if p))
+    modules = [path.stem for path in examples_site.glob("*.py")]
+
+    def forget() -> None:  # the next test imports them anew, from wherever it finds them
+        for module in modules:
+            sys.modules.pop(module, None)
+        plugin_registry.reset()
+
+    forget()
+    request.addfinalizer(forget)
+    return examples_site

@@ -58,7 +58,7 @@ def test_cli_gen_train_report(workdir, cli):
     assert json.loads(evaluated.stdout)["test"] == runs[0].summary["test"]
 
 
-def test_third_party_example_plugin_trains_and_reports(small_data, cli):
+def test_third_party_example_plugin_trains_and_reports(small_data, cli, examples_installed):
     result = cli("train", "gru", *FAST, "--set", "layers=2")
     assert result.exit_code == 0, result.stderr
     run = RunStore("runs").list()[0]
