@@ -17,6 +17,7 @@ from typing import Any
 
 from rnnlab.config import TrainConfig
 from rnnlab.contracts import (
+    OPTIMIZER_OPTIONS,
     Column,
     Data,
     DataRequest,
@@ -42,6 +43,7 @@ from rnnlab.contracts import (
 )
 from rnnlab.errors import DataError, PluginError, RnnlabError, UsageError
 from rnnlab.events import (
+    CellUpdate,
     EpochDone,
     Event,
     EventSink,
@@ -57,6 +59,7 @@ from rnnlab.runs import Run, RunStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "OPTIMIZER_OPTIONS", "CellUpdate",
     "Column", "Data", "DataError", "DataRequest", "DataSpec", "DatasetPlugin", "EpochDone",
     "Event", "EventSink", "ExecutorPlugin", "ExecutorRequest", "GenerateRequest",
     "HasGradients", "HasOptimizerState",
@@ -258,4 +261,8 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         settings=cfgmod.resolve_settings(settings or {}, [(f"report '{name}'", plugin.settings)]),
         out_dir=Path(out_dir) if out_dir else Path(runs_dir) / "reports", emit=emit,
     )
-    return plugin.build(request)
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):  # a report that prints must not corrupt
+        return plugin.build(request)  # the table or JSON on stdout

@@ -319,6 +319,8 @@ def train_cmd(
         _report_run(runner.train(registry=registry(), emit=ui.ConsoleUI(out, quiet),
                                  resume=run, data_dir=data_dir), quiet)
         return
+    if model is None and config is not None:
+        model = cfgmod.read_yaml(config).get("model")  # a config file may name the model
     if model is None:
         raise UsageError("missing argument MODEL (`rnnlab plugins` lists the models)")
 
@@ -386,7 +388,8 @@ def eval_cmd(
     if as_json:
         out.print_json(json.dumps({"run": target.id, **results}))
         return
-    rows = [[split, ui.label(k), ui.fmt_metric(k, v)]
+    percentages, baselines = metric_style(target.config.get("data"))
+    rows = [[split, ui.label(k, baselines), ui.fmt_metric(k, v, percentages)]
             for split, metrics in results.items() for k, v in metrics.items()]
     out.print(ui.simple_table(f"run {target.id}", ["split", "metric", "value"], rows))
 

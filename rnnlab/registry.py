@@ -45,6 +45,7 @@ REQUIRED = {"model": ("build",), "dataset": ("load", "metrics"), "report": ("bui
 GUARDED = {"model": ("build",), "dataset": ("load", "metrics", "generate", "example"),
            "report": ("build",), "executor": ("run",)}
 BUNDLED = "rnnlab"
+DATA_KINDS = ("sequence", "image")
 # The primary metric a dataset had when the contract gave it a default; a dataset that
 # declares none still gets it, with a deprecation warning.
 LEGACY_PRIMARY_METRIC = "accuracy"
@@ -124,6 +125,7 @@ class Registry:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         allowed = _allowed(os.environ if env is None else env)
         self.warnings: list[str] = []
+        self._said: set[str] = set()  # every warning given, so none is given twice
         self._by_kind: dict[str, list[PluginInfo]] = {}
         found: set[str] = set()
         for kind, group in GROUPS.items():
@@ -179,8 +181,7 @@ class Registry:
                 message = (f"{kind} '{name}' is provided by {info.dist} and "
                            f"{', '.join(o.dist for o in others)}; using {info.dist}'s "
                            f"('{others[0].qualified}' selects the other)")
-                if message not in self.warnings:
-                    self.warnings.append(message)
+                self._warn(message)
             return info
         if matches:
             raise UsageError(f"{kind} '{name}' is installed ({matches[0].dist}) but excluded by "
@@ -223,10 +224,13 @@ class Registry:
         if obj is None:
             raise PluginError(f"{info.label} failed to load: {info.reason}") from info.error
         for warning in info.warnings:
-            message = f"{info.label}: {warning}"
-            if message not in self.warnings:
-                self.warnings.append(message)
+            self._warn(f"{info.label}: {warning}")
         return obj
+
+    def _warn(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            self.warnings.append(message)
 
     def label(self, kind: str, name: str) -> str:
         """How errors name a plugin, e.g. "model 'gru' (rnnlab-gru 0.1.0)"."""
@@ -317,6 +321,14 @@ def check(kind: str, obj: Any) -> list[str]:
             if unknown:
                 raise PluginError(f"gradcheck variant {variant} sets unknown setting(s) "
                                   f"{', '.join(sorted(unknown))}")
+    if kind == "dataset" and obj.kind not in DATA_KINDS:
+        raise PluginError(f"kind '{obj.kind}' is not a data kind (expected "
+                          f"{' or '.join(DATA_KINDS)})")
+    if kind in ("model", "dataset"):
+        shadowing = sorted(set(settings) & set(config.FIELDS))
+        if shadowing:
+            found.append(f"setting(s) {', '.join(shadowing)} share a name with training "
+                         "options (--set KEY sets the setting, --KEY the option)")
     if kind == "dataset" and not obj.primary_metric:  # written before it had to be declared
         obj.primary_metric = LEGACY_PRIMARY_METRIC
         found.append(f"declares no primary_metric; '{LEGACY_PRIMARY_METRIC}' (the old default) "

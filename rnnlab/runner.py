@@ -66,7 +66,9 @@ def load_data(cfg: TrainConfig, registry: Registry, emit: EventSink = ignore,
     plugin = registry.get("dataset", cfg.data)
     request = DataRequest(L=cfg.L, data_dir=Path(cfg.data_dir), generate=generate,
                           settings=plugin_settings(cfg.settings, "dataset", plugin.settings))
-    return plugin.load(request, emit)
+    data = plugin.load(request, emit)
+    check_data(data, cfg.data)
+    return data
 
 
 def _sha256(path: Path) -> tuple[str, int]:
@@ -201,7 +203,36 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
 
 def evaluate_split(session: Session, split: Split) -> dict[str, float]:
     y = session.learner.predict(split.x)  # (N, M)
-    return {k: float(v) for k, v in session.data_plugin.metrics(y, split.t).items()}
+    scores = session.data_plugin.metrics(y, split.t)
+    key = session.primary_metric
+    if not isinstance(scores, dict) or key not in scores:
+        got = ", ".join(map(str, scores)) if isinstance(scores, dict) else type(scores).__name__
+        raise PluginError(f"dataset '{session.config.data}': metrics() returned no "
+                          f"'{key}', its primary_metric (got: {got or 'nothing'})")
+    return {k: float(v) for k, v in scores.items()}
+
+
+def check_data(data: Any, name: str) -> None:
+    """What a dataset's load() returned must be Data whose splits fit its spec; the error
+    names the dataset (a mismatch would otherwise surface as the model's fault)."""
+    if not isinstance(data, Data):
+        raise PluginError(f"dataset '{name}': load() returned {type(data).__name__}, "
+                          "expected rnnlab.Data")
+    spec = data.spec
+    for split_name in ("train", "dev", "test"):
+        split = getattr(data, split_name)
+        if split is None:
+            continue
+        x, t = np.shape(split.x), np.shape(split.t)
+        want = (spec.length, spec.input_dim) if spec.kind == "sequence" else (spec.input_dim,)
+        problem = ""
+        if len(x) != len(want) + 1 or tuple(x[1:]) != want:
+            problem = f"x has shape {x}, expected (N, {', '.join(map(str, want))})"
+        elif len(t) != 2 or t[1] != spec.output_dim or t[0] != x[0]:
+            problem = f"t has shape {t}, expected ({x[0]}, {spec.output_dim})"
+        if problem:
+            raise PluginError(f"dataset '{name}': the {split_name} split does not fit its "
+                              f"DataSpec: {problem}")
 
 
 def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any]]:

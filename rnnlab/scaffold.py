@@ -401,6 +401,7 @@ class $cls(DatasetPlugin):
     kind = "sequence"
     sizes = SIZES
     primary_metric = "accuracy"
+    percentages = ("accuracy",)  # shown with %
 
     def load(self, request: DataRequest, emit: EventSink = lambda e: None) -> Data:
         """The splits for L from DATA_DIR/NAME/, generated there (seed 0) when missing."""

@@ -50,6 +50,20 @@ def _plain(key: str) -> str:
     return key
 
 
+def _plain_value(value: Any) -> Any:
+    """JSON for what a report's rows may hold besides plain values: NumPy scalars as numbers
+    (their `item()`), anything else as text."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            plain = item()
+        except (TypeError, ValueError):
+            return str(value)
+        if isinstance(plain, (int, float, bool, str)):
+            return plain
+    return str(value)
+
+
 def fmt_metric(key: str, value: Any, percentages: Collection[str] = ()) -> str:
     """A metric value for people: percentages (as the dataset declares them) with %, times in
     seconds."""
@@ -250,7 +264,7 @@ def render_report(result: ReportResult, fmt: str) -> str | Table:
              for row in result.rows]
     if fmt == "json":
         return json.dumps({"title": result.title, "rows": result.rows, "notes": result.notes,
-                           "files": [str(f) for f in result.files]}, indent=2, default=str)
+                           "files": [str(f) for f in result.files]}, indent=2, default=_plain_value)
     if fmt == "csv":
         keys: list[str] = []
         for row in result.rows:

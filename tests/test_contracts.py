@@ -301,3 +301,72 @@ def test_old_module_names_still_import_with_a_warning(module, replacement):
         assert old.ModelPlugin is new.ModelPlugin is rnnlab.ModelPlugin
     else:
         assert old.registry is new.default and old.reset is new.reset
+
+
+def test_a_dataset_whose_data_does_not_fit_its_spec_is_named(workdir, fake_dist):
+    narrow = DUCK_DATASET.replace("split = Split(x[..., None], x[:, -1:])",
+                                  "split = Split(x[..., None], x[:, -1:].repeat(2, axis=1))")
+    install(fake_dist, narrow, kind="datasets", name="duck")
+    (workdir / "datasets" / "duck").mkdir(parents=True)
+    np.save(workdir / "datasets" / "duck" / "x.npy", np.ones((4, 3)))
+    with pytest.raises(PluginError) as caught:
+        rnnlab.train("lstm", data="duck", epochs=1, hidden=2)
+    assert str(caught.value) == ("dataset 'duck': the train split does not fit its DataSpec: "
+                                 "t has shape (4, 2), expected (4, 1)")
+
+
+def test_metrics_without_the_primary_metric_fail_the_run(workdir, fake_dist):
+    source = DUCK_DATASET.replace("primary_metric = 'mse'", "primary_metric = 'rmse'")
+    install(fake_dist, source, kind="datasets", name="duck")
+    (workdir / "datasets" / "duck").mkdir(parents=True)
+    np.save(workdir / "datasets" / "duck" / "x.npy", np.ones((4, 3)))
+    with pytest.raises(PluginError) as caught:
+        rnnlab.train("lstm", data="duck", epochs=1, hidden=2)
+    assert str(caught.value) == ("dataset 'duck': metrics() returned no 'rmse', its "
+                                 "primary_metric (got: mse)")
+    assert rnnlab.list_runs()[0].summary["status"] == "failed"
+
+
+def test_declarations_are_checked(workdir, cli, fake_dist):
+    install(fake_dist, DUCK_DATASET.replace("primary_metric = 'mse'",
+                                            "primary_metric = 'mse'\n    kind = 'sequences'"),
+            kind="datasets", name="duck")
+    assert listed(cli, "duck")["error"] == ("kind 'sequences' is not a data kind (expected "
+                                            "sequence or image)")
+    install(fake_dist, model_source("    settings = {'lr': Setting(0.5)}\n" + BUILD_LSTM))
+    assert listed(cli, "m")["warnings"] == [
+        "setting(s) lr share a name with training options (--set KEY sets the setting, --KEY "
+        "the option)"]
+
+
+def test_a_warning_is_given_once_per_command(workdir, cli, fake_dist, small_data):
+    install(fake_dist, model_source("    colour = 'red'\n" + BUILD_LSTM))
+    result = cli("train", "m", "--L", "10", "--epochs", "1", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("unknown attribute 'colour'") == 1
+
+
+def test_a_config_file_may_name_the_model(workdir, cli):
+    (workdir / "c.yaml").write_text("model: simple-rnn\nL: 7\n")
+    result = cli("train", "--config", "c.yaml", "--print-config")
+    assert result.exit_code == 0, result.stderr
+    assert "model: simple-rnn\n" in result.stdout and "L: 7\n" in result.stdout
+
+
+CHATTY_REPORT = """
+import numpy as np
+from rnnlab import Column, ReportPlugin, ReportResult
+class Plugin(ReportPlugin):
+    summary = 'prints, and returns NumPy scalars'
+    def build(self, request):
+        print('debugging output')
+        return ReportResult('t', [Column('v', 'v')], [{'v': np.float32(1.5), 'n': np.int64(3)}])
+"""
+
+
+def test_report_output_stays_machine_readable(workdir, cli, fake_dist):
+    install(fake_dist, CHATTY_REPORT, kind="reports", name="chatty")
+    result = cli("report", "chatty", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["rows"] == [{"v": 1.5, "n": 3}]
+    assert "debugging output" in result.stderr
