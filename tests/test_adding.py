@@ -72,9 +72,12 @@ def test_existing_different_files_need_force(workdir, cli):
     assert cli("gen-data", "--L", "10,12", "--n-train", "5", "--n-dev", "5", "--n-test", "5"
                ).exit_code == 0
     before = {p: p.read_bytes() for p in (workdir / "datasets" / "adding").iterdir()}
+    stamps = {p: p.stat().st_mtime_ns for p in before}
     again = cli("gen-data", "--L", "10", "--L", "12", "--n-train", "5", "--n-dev", "5",
                 "--n-test", "5")
-    assert again.exit_code == 0  # identical content: fine
+    assert again.exit_code == 0  # identical content: fine, and left as it is
+    assert again.stdout.count(": already up to date\n") == 6
+    assert {p: p.stat().st_mtime_ns for p in before} == stamps
     clash = cli("gen-data", "--L", "12", "--n-train", "6", "--n-dev", "5", "--n-test", "5")
     assert clash.exit_code == 2
     assert clash.stderr.strip() == (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab import EventSink, GenerateRequest, Progress, UsageError, atomic_write
+from rnnlab import EventSink, GenerateRequest, Note, Progress, UsageError, atomic_write
 
 SPLIT_STREAM = {"train": 0, "dev": 1, "test": 2}  # each split is an independent draw
 CHUNK = 1000  # sequences per progress update
@@ -47,11 +47,12 @@ def _text(hundredths: np.ndarray, marks: np.ndarray, progress: Callable[[int], N
 
 def write_files(request: GenerateRequest, splits: Iterable[str],
                 file_name: Callable[[int, str], str], emit: EventSink) -> list[Path]:
-    """Generate every (L, split) file; refuse to overwrite different content unless forced.
+    """Generate every (L, split) file; refuse to overwrite different content unless forced;
+    a file that already holds exactly this content is left as it is ("already up to date").
 
     All contents are made and checked before anything is written, so a refusal leaves no files.
     """
-    planned: list[tuple[Path, bytes]] = []
+    planned: list[tuple[Path, bytes | None]] = []
     for L in request.lengths:
         for split in splits:
             path = request.out / file_name(L, split)
@@ -63,13 +64,17 @@ def write_files(request: GenerateRequest, splits: Iterable[str],
             payload = _text(*draw(L, n, request.seed, split), progress).encode("ascii")
             if path.is_dir():
                 raise UsageError(f"{path} is a directory, expected a data file")
-            if path.exists() and not request.force and path.read_bytes() != payload:
+            same = path.exists() and path.read_bytes() == payload
+            if path.exists() and not same and not request.force:
                 raise UsageError(f"{path} exists with different content; use --force to replace it")
-            planned.append((path, payload))
+            planned.append((path, None if same else payload))
     try:
         request.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {request.out} ({exc.strerror or exc})") from None
     for path, payload in planned:
-        atomic_write(path, payload)
+        if payload is None:
+            emit(Note(f"{path}: already up to date"))
+        else:
+            atomic_write(path, payload)
     return [path for path, _ in planned]
