@@ -194,6 +194,13 @@ def show_plugin(name: str, as_json: bool) -> None:
             "warnings": list(info.warnings), "summary": info.summary}
         if obj is not None:
             detail["recipe"] = dict(getattr(obj, "recipe", {}) or {})
+            if kind == "dataset":
+                detail["declares"] = {
+                    "kind": obj.kind, "primary_metric": obj.primary_metric,
+                    "higher_is_better": obj.higher_is_better,
+                    "percentages": list(obj.percentages), "baselines": dict(obj.baselines),
+                    "early_stop": obj.early_stop, "sizes": dict(obj.sizes),
+                    "default": obj.default, "report": obj.report}
             detail["settings"] = {key: {"default": st.default, "choices": list(st.choices or []),
                                         "help": st.help} for key, st in obj.settings.items()}
         details.append(detail)
@@ -208,6 +215,9 @@ def show_plugin(name: str, as_json: bool) -> None:
         if d.get("recipe"):
             out.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
                       markup=False)
+        for key, value in d.get("declares", {}).items():
+            if value not in ("", None, [], {}):
+                out.print(one_line(f"{key}: {value}"), markup=False, soft_wrap=True)
         rows = [[key, str(st["default"]), "|".join(map(str, st["choices"])) or "-", st["help"]]
                 for key, st in d.get("settings", {}).items()]
         if rows:

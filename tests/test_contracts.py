@@ -370,3 +370,15 @@ def test_report_output_stays_machine_readable(workdir, cli, fake_dist):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["rows"] == [{"v": 1.5, "n": 3}]
     assert "debugging output" in result.stderr
+
+
+def test_plugins_name_shows_what_a_dataset_declares(workdir, cli):
+    result = cli("plugins", "adding", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)[0]["declares"] == {
+        "kind": "sequence", "primary_metric": "accuracy", "higher_is_better": True,
+        "percentages": ["accuracy", "zero_accuracy"], "baselines": {"zero_accuracy": "always 0"},
+        "early_stop": 99.5, "sizes": {"train": 10000, "dev": 1000, "test": 1000},
+        "default": True, "report": "accuracy"}
+    text = cli("plugins", "images").stdout.splitlines()
+    assert "primary_metric: mse" in text and "higher_is_better: False" in text
