@@ -11,7 +11,9 @@ same functions the command line uses:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -261,8 +263,5 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         settings=cfgmod.resolve_settings(settings or {}, [(f"report '{name}'", plugin.settings)]),
         out_dir=Path(out_dir) if out_dir else Path(runs_dir) / "reports", emit=emit,
     )
-    import contextlib
-    import sys
-
     with contextlib.redirect_stdout(sys.stderr):  # a report that prints must not corrupt
         return plugin.build(request)  # the table or JSON on stdout

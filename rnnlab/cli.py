@@ -53,32 +53,22 @@ def handles_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = fn(*args, **kwargs)
-        except typer.Exit:
+            return fn(*args, **kwargs)
+        except (KeyboardInterrupt, Exception) as exc:
             flush_warnings()
-            raise
-        except KeyboardInterrupt as exc:
-            if state["debug"]:
+            if isinstance(exc, typer.Exit) or state["debug"]:
                 raise
-            flush_warnings()
-            err.print(one_line(getattr(exc, "message", "interrupted")), markup=False,
-                      soft_wrap=True)
-            raise typer.Exit(interrupt_code(exc)) from None
-        except RnnlabError as exc:
-            if state["debug"]:
-                raise
-            flush_warnings()
-            err.print(f"error: {one_line(str(exc))}", markup=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except Exception as exc:
-            if state["debug"]:
-                raise
-            flush_warnings()
-            err.print(f"error: {type(exc).__name__}: {one_line(str(exc))} (--debug shows the "
-                      "traceback)", markup=False, soft_wrap=True)
-            raise typer.Exit(EXIT_FAILED) from None
-        flush_warnings()
-        return result
+            if isinstance(exc, KeyboardInterrupt):
+                line, code = one_line(getattr(exc, "message", "interrupted")), interrupt_code(exc)
+            elif isinstance(exc, RnnlabError):
+                line, code = f"error: {one_line(str(exc))}", exc.exit_code
+            else:
+                line, code = (f"error: {type(exc).__name__}: {one_line(str(exc))} (--debug "
+                              "shows the traceback)", EXIT_FAILED)
+            err.print(line, markup=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+        finally:
+            flush_warnings()  # what using the plugins turned up (once: it empties the list)
 
     return wrapper  # type: ignore[return-value]
 

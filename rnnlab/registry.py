@@ -32,6 +32,7 @@ from rnnlab.contracts import (
     ModelPlugin,
     Plugin,
     ReportPlugin,
+    Setting,
     Timing,
 )
 from rnnlab.errors import PluginError, RnnlabError, UsageError
@@ -289,7 +290,7 @@ def check(kind: str, obj: Any) -> list[str]:
         raise PluginError(f"summary must be a string, not {type(obj.summary).__name__}")
     settings = obj.settings
     if not isinstance(settings, dict) or not all(
-            isinstance(k, str) and _is_setting(v) for k, v in settings.items()):
+            isinstance(k, str) and isinstance(v, Setting) for k, v in settings.items()):
         raise PluginError("settings must map names to rnnlab.Setting")
     for key in settings:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
@@ -344,12 +345,6 @@ def check(kind: str, obj: Any) -> list[str]:
         elif not callable(value) and not isinstance(value, property):
             found.append(f"unknown attribute '{attr}' (rnnlab does not use it)")
     return found
-
-
-def _is_setting(value: Any) -> bool:
-    from rnnlab.contracts import Setting
-
-    return isinstance(value, Setting)
 
 
 def _guard(info: PluginInfo, obj: Any) -> None:

@@ -56,10 +56,6 @@ class Session:
     device: str
     model_label: str = ""  # e.g. "model 'gru' (rnnlab-gru 0.1.0)", for errors
 
-    @property
-    def primary_metric(self) -> str:
-        return str(self.data_plugin.primary_metric)
-
 
 def load_data(cfg: TrainConfig, registry: Registry, emit: EventSink = ignore,
               generate: bool = True) -> Data:
@@ -204,7 +200,7 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
 def evaluate_split(session: Session, split: Split) -> dict[str, float]:
     y = session.learner.predict(split.x)  # (N, M)
     scores = session.data_plugin.metrics(y, split.t)
-    key = session.primary_metric
+    key = session.data_plugin.primary_metric
     if not isinstance(scores, dict) or key not in scores:
         got = ", ".join(map(str, scores)) if isinstance(scores, dict) else type(scores).__name__
         raise PluginError(f"dataset '{session.config.data}': metrics() returned no "
@@ -368,7 +364,7 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
                                   "data_dir": cfg.data_dir, "data_files": record})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
-            "seed": cfg.seed, "primary_metric": session.primary_metric,
+            "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
         }
         staging.save_checkpoint(session.learner.state_dict(),
@@ -598,7 +594,7 @@ def _loop(session: Session, run: Run, emit: EventSink,
         if data.dev is not None:
             done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
         emit(EpochDone(epoch, len(stages), record, cfg.updates))
-        target, key = cfg.early_stop, session.primary_metric
+        target, key = cfg.early_stop, session.data_plugin.primary_metric
         score = record.get(f"dev_{key}")
         if target is not None and score is not None and (
                 score > target if plugin.higher_is_better else score < target):

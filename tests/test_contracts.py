@@ -210,6 +210,13 @@ class Plugin:
 """
 
 
+def duck_with_files(fake_dist, workdir, source: str, name: str = "duck") -> None:
+    """Install a duck-typed dataset and give it a 4 x 3 file of ones under ./datasets."""
+    install(fake_dist, source, kind="datasets", name=name)
+    (workdir / "datasets" / name).mkdir(parents=True)
+    np.save(workdir / "datasets" / name / "x.npy", np.ones((4, 3)))
+
+
 def test_an_inherited_example_works_and_reads_the_given_data_dir(workdir, fake_dist):
     install(fake_dist, DUCK_DATASET, kind="datasets", name="duck")
     folder = workdir / "elsewhere" / "duck"
@@ -226,13 +233,9 @@ def test_an_inherited_example_works_and_reads_the_given_data_dir(workdir, fake_d
 def test_early_stop_follows_the_metric_direction(workdir, fake_dist):
     source = DUCK_DATASET.replace("higher_is_better = False",
                                   "higher_is_better = False\n    early_stop = 1e9")
-    install(fake_dist, source, kind="datasets", name="duck")
-    (workdir / "datasets" / "duck").mkdir(parents=True)
-    np.save(workdir / "datasets" / "duck" / "x.npy", np.ones((4, 3)))
+    duck_with_files(fake_dist, workdir, source)  # its file: DUCK_DATASET reads datasets/duck
     dev = source.replace("train=split, test=split", "train=split, dev=split, test=split")
-    install(fake_dist, dev, kind="datasets", name="duckdev")
-    (workdir / "datasets" / "duckdev").mkdir()
-    np.save(workdir / "datasets" / "duckdev" / "x.npy", np.ones((4, 3)))
+    duck_with_files(fake_dist, workdir, dev, "duckdev")
     run = rnnlab.train("lstm", data="duckdev", epochs=5, hidden=2)
     assert run.summary["epochs"] == 1 and run.summary["stopped_early"] is True
     assert run.config["early_stop"] == 1e9  # the dataset's target, recorded
@@ -306,9 +309,7 @@ def test_old_module_names_still_import_with_a_warning(module, replacement):
 def test_a_dataset_whose_data_does_not_fit_its_spec_is_named(workdir, fake_dist):
     narrow = DUCK_DATASET.replace("split = Split(x[..., None], x[:, -1:])",
                                   "split = Split(x[..., None], x[:, -1:].repeat(2, axis=1))")
-    install(fake_dist, narrow, kind="datasets", name="duck")
-    (workdir / "datasets" / "duck").mkdir(parents=True)
-    np.save(workdir / "datasets" / "duck" / "x.npy", np.ones((4, 3)))
+    duck_with_files(fake_dist, workdir, narrow)
     with pytest.raises(PluginError) as caught:
         rnnlab.train("lstm", data="duck", epochs=1, hidden=2)
     assert str(caught.value) == ("dataset 'duck': the train split does not fit its DataSpec: "
@@ -317,9 +318,7 @@ def test_a_dataset_whose_data_does_not_fit_its_spec_is_named(workdir, fake_dist)
 
 def test_metrics_without_the_primary_metric_fail_the_run(workdir, fake_dist):
     source = DUCK_DATASET.replace("primary_metric = 'mse'", "primary_metric = 'rmse'")
-    install(fake_dist, source, kind="datasets", name="duck")
-    (workdir / "datasets" / "duck").mkdir(parents=True)
-    np.save(workdir / "datasets" / "duck" / "x.npy", np.ones((4, 3)))
+    duck_with_files(fake_dist, workdir, source)
     with pytest.raises(PluginError) as caught:
         rnnlab.train("lstm", data="duck", epochs=1, hidden=2)
     assert str(caught.value) == ("dataset 'duck': metrics() returned no 'rmse', its "
