@@ -46,6 +46,15 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised as an exception so that a run is saved as after Ctrl-C."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Training (or a sweep) stopped by SIGINT or SIGTERM after saving itself; `message`
+    says how to continue, `exit_code` is 130 or 143."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
 def interrupt_code(exc: BaseException) -> int:
     """The exit code of an interruption: the one it carries (a run that saved itself says),
     else 143 for SIGTERM (raised as Terminated) and 130 for Ctrl-C."""

@@ -56,13 +56,22 @@ class RunFinished:
 
 @dataclass(frozen=True)
 class CellUpdate:
-    """A sweep cell changed state (queued/running/done/failed/skipped) or made progress."""
+    """A sweep cell changed state or made progress. Structured, so that a UI can render it
+    as it likes (a live table, plain lines, JSON lines); nothing here is display text."""
 
     index: int
-    label: str
-    state: str
-    info: str = ""
-
+    label: str  # which cell, e.g. 'lstm L=100 seed 3 adam'
+    state: str  # queued | running | done | failed | skipped | elsewhere
+    info: str = ""  # why it failed, or which process runs it elsewhere (words, no metrics)
+    run_id: str = ""
+    epoch: int | None = None  # where a running cell is: epoch of epochs ...
+    epochs: int | None = None
+    updates: int | None = None  # ... or, for update-based training, updates of updates_total
+    updates_total: int | None = None
+    metric: str = ""  # the dataset's primary metric key
+    dev: float | None = None  # its latest dev value (running)
+    test: float | None = None  # its test value (done, skipped)
+    percentages: tuple[str, ...] = ()  # the metric keys the dataset gives in %
 
 Event = Note | Progress | RunStarted | EpochDone | RunFinished | CellUpdate
 EventSink = Callable[[Event], None]

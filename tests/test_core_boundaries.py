@@ -11,7 +11,7 @@ import rnnlab
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = sorted((ROOT / "rnnlab").glob("*.py"))
-PLUGIN_FILES = sorted((ROOT / "plugins").rglob("*.py"))
+PLUGIN_FILES = sorted((ROOT / "rnnlab_plugins").rglob("*.py"))
 
 
 def imports(path: Path) -> set[str]:

@@ -25,12 +25,8 @@ FILES = {"train": "images_train.pickle", "test": "images_test.pickle"}
 
 
 def bundled_dir() -> Path:
-    """The default set: package data in an installed wheel, datasets/images in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "bundled", here.parents[1] / "datasets" / "images"):
-        if (candidate / FILES["train"]).is_file():
-            return candidate
-    return here / "bundled"
+    """The default set, shipped inside this package (bundled/)."""
+    return Path(__file__).resolve().parent / "bundled"
 
 
 class Images(DatasetPlugin):

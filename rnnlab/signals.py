@@ -1,0 +1,58 @@
+"""Process signals. One context manager sets how SIGINT and SIGTERM are handled within a
+block; a stop flag lets a signal ask the training loop to stop between two batches (never in
+the middle of writing a file).
+
+    with handled(request_stop, signal.SIGTERM):      # a run: SIGTERM stops it, saved
+    with handled(signal.SIG_IGN, SIGINT, SIGTERM):    # while saving: nothing cuts it short
+    with handled(raise_terminated, signal.SIGTERM):   # a sweep: SIGTERM interrupts waiting
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rnnlab.errors import Terminated
+
+Handler = Callable[[int, Any], Any] | int | signal.Handlers
+
+_stop: list[int] = []  # signals received that asked for a stop
+
+
+def request_stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
+    """A signal handler (or a plain call): ask the running training to stop at the next
+    batch, save itself and end as interrupted. It only sets a flag."""
+    _stop.append(signum)
+
+
+def stop_requested() -> bool:
+    return bool(_stop)
+
+
+def clear_stop() -> None:
+    """Forget a stop request (a later run in this process starts afresh)."""
+    _stop.clear()
+
+
+def raise_terminated(signum: int, frame: Any) -> None:
+    """A signal handler: SIGTERM interrupts as Ctrl-C does (see errors.Terminated)."""
+    raise Terminated()
+
+
+@contextmanager
+def handled(handler: Handler, *signums: int) -> Iterator[dict[int, Any]]:
+    """Within the block `handler` handles `signums`; the previous handlers (yielded, by
+    signal) come back after it. Only the main thread can set handlers: in any other thread
+    the block runs as it is and nothing is yielded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield {}
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield previous
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
