@@ -71,7 +71,7 @@ __all__ = [
     "TrainConfig",
     "UsageError", "atomic_write", "build_learner", "default_dataset", "evaluate", "example",
     "gen_data", "get_plugin", "ignore", "list_plugins", "list_runs",
-    "load_learner", "load_run", "read_input", "report", "resume", "train", "NumpyOptimizer",
+    "load_learner", "load_run", "read_input", "report", "resume", "run_training", "train", "NumpyOptimizer",
     "NumpyOptimized", "__version__",
 ]
 
@@ -153,6 +153,24 @@ def train(model: str, *, config: str | Path | None = None, settings: dict[str, A
     cfg = cfgmod.resolve(model, registry.default(), config_file=Path(config) if config else None,
                          options=options, sets=settings)
     return runner.train(cfg, emit=emit)
+
+
+def run_training(cfg: TrainConfig | None = None, *, resume: Run | None = None,
+                 emit: EventSink = _ignore, data: Data | None = None,
+                 data_files: dict[str, Any] | None = None, store: RunStore | None = None,
+                 tags: dict[str, Any] | None = None, data_dir: str | Path | None = None,
+                 lock_wait: float = 2.0) -> Run:
+    """Train a resolved configuration, or continue the interrupted run `resume`, then write
+    the reports the model asks for (e.g. its learning curve) into the run directory. What
+    `train` and `resume`, the command line and sweep workers call.
+
+    `data` skips loading (`data_files` is then its record), `store` is another run store,
+    `tags` go into the summary (a sweep's id), `data_dir` is where a resumed run's data files
+    are now, `lock_wait` how long to wait for a run another process is writing."""
+    from rnnlab import runner
+
+    return runner.train(cfg, emit=emit, resume=resume, data=data, data_files=data_files,
+                        store=store, tags=tags, data_dir=data_dir, lock_wait=lock_wait)
 
 
 def resume(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore,
