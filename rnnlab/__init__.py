@@ -15,7 +15,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnlab.config import TrainConfig
 from rnnlab.contracts import (
@@ -58,21 +58,21 @@ from rnnlab.events import (
 from rnnlab.files import atomic_write, read_input
 from rnnlab.runs import Run, RunStore
 
+if TYPE_CHECKING:
+    from rnnlab.session import Session
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "OPTIMIZER_OPTIONS", "CellUpdate",
-    "Column", "Data", "DataError", "DataRequest", "DataSpec", "DatasetPlugin", "EpochDone",
-    "Event", "EventSink", "ExecutorPlugin", "ExecutorRequest", "GenerateRequest",
-    "HasGradients", "HasOptimizerState",
-    "HonoursOptions", "Learner", "ModelPlugin", "Note", "Plugin", "PluginError", "Progress",
-    "ReportPlugin", "ReportRequest", "ReportResult", "RnnlabError", "Run", "RunFinished",
-    "RunStarted", "RunStore", "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing",
-    "TrainConfig",
-    "UsageError", "atomic_write", "build_learner", "default_dataset", "evaluate", "example",
-    "gen_data", "get_plugin", "ignore", "list_plugins", "list_runs",
-    "load_learner", "load_run", "read_input", "report", "resume", "run_training", "train", "NumpyOptimizer",
-    "NumpyOptimized", "__version__",
+    "OPTIMIZER_OPTIONS", "CellUpdate", "Column", "Data", "DataError", "DataRequest", "DataSpec",
+    "DatasetPlugin", "EpochDone", "Event", "EventSink", "ExecutorPlugin", "ExecutorRequest",
+    "GenerateRequest", "HasGradients", "HasOptimizerState", "HonoursOptions", "Learner",
+    "ModelPlugin", "Note", "Plugin", "PluginError", "Progress", "ReportPlugin", "ReportRequest",
+    "ReportResult", "RnnlabError", "Run", "RunFinished", "RunStarted", "RunStore",
+    "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing", "TrainConfig", "UsageError",
+    "atomic_write", "build_learner", "default_dataset", "evaluate", "example", "gen_data",
+    "get_plugin", "ignore", "list_plugins", "list_runs", "load_learner", "load_run", "read_input",
+    "report", "resume", "run_training", "train", "NumpyOptimizer", "NumpyOptimized", "__version__",
 ]
 
 
@@ -129,30 +129,23 @@ def build_learner(model: str, spec: DataSpec, *, settings: dict[str, Any] | None
 
     `spec` describes the data; options are training options (seed, hidden, lr, ...).
     """
-    from rnnlab import config as cfgmod
-    from rnnlab import runner
+    from rnnlab import registry, session
 
-    plugin = get_plugin("model", model)
-    unknown = sorted(set(options) - set(cfgmod.FIELDS))
-    if unknown:
-        raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
-    cfg = cfgmod.merge(dict(plugin.recipe), options, {"model": model})
-    cfg.settings = cfgmod.resolve_settings(settings or {}, [(f"model '{model}'", plugin.settings)])
-    return runner.make_learner(plugin, spec, cfgmod.validate(cfg))[0]
+    return session.build_learner(registry.default(), model, spec, settings, options)
 
 
 def train(model: str, *, config: str | Path | None = None, settings: dict[str, Any] | None = None,
           emit: EventSink = _ignore, **options: Any) -> Run:
     """Train `model` (options as on the command line: L, epochs, lr, ...); returns the Run."""
     from rnnlab import config as cfgmod
-    from rnnlab import registry, runner
+    from rnnlab import registry
 
     unknown = sorted(set(options) - set(cfgmod.FIELDS))
     if unknown:
         raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
     cfg = cfgmod.resolve(model, registry.default(), config_file=Path(config) if config else None,
                          options=options, sets=settings)
-    return runner.train(cfg, emit=emit)
+    return run_training(cfg, emit=emit)
 
 
 def run_training(cfg: TrainConfig | None = None, *, resume: Run | None = None,
@@ -167,39 +160,55 @@ def run_training(cfg: TrainConfig | None = None, *, resume: Run | None = None,
     `data` skips loading (`data_files` is then its record), `store` is another run store,
     `tags` go into the summary (a sweep's id), `data_dir` is where a resumed run's data files
     are now, `lock_wait` how long to wait for a run another process is writing."""
-    from rnnlab import runner
+    from rnnlab import training
 
-    return runner.train(cfg, emit=emit, resume=resume, data=data, data_files=data_files,
-                        store=store, tags=tags, data_dir=data_dir, lock_wait=lock_wait)
+    return training.train(cfg, emit=emit, resume=resume, data=data, data_files=data_files,
+                          store=store, tags=tags, data_dir=data_dir, lock_wait=lock_wait,
+                          after=_after_training)
+
+
+def _after_training(run: Run, session: Session, emit: EventSink) -> list[str]:
+    """Write the reports the model asks for (e.g. a learning curve) into the directory of
+    a run that has just completed; returns the names of the files written."""
+    files = []
+    for name in session.model_plugin.after_training:
+        try:
+            result = report(name, [str(run.dir)], runs_dir=session.config.runs_dir,
+                            out_dir=run.dir)
+        except RnnlabError as exc:  # the run itself is complete; say what is missing
+            emit(Note(f"report '{name}' was not written: {exc}"))
+            continue
+        for path in result.files:
+            emit(Note(f"wrote {path}"))
+            files.append(Path(path).name)
+    return files
 
 
 def resume(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore,
            data_dir: str | Path | None = None) -> Run:
     """Continue an interrupted run from its last completed epoch, in its own directory, on
     the data files it recorded (under `data_dir` if they moved; hashes must match)."""
-    from rnnlab import runner
-
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    return runner.train(emit=emit, resume=target, data_dir=data_dir)
+    return run_training(resume=target, emit=emit, data_dir=data_dir)
 
 
 def evaluate(run: str | Run, *, runs_dir: str | Path = "runs", emit: EventSink = _ignore,
              data_dir: str | Path | None = None) -> dict[str, dict[str, float]]:
     """Re-evaluate a run's checkpoint on the dev and test data it was trained on."""
-    from rnnlab import runner
+    from rnnlab import session
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    return runner.evaluate(target, emit=emit, data_dir=data_dir)
+    return session.evaluate(target, emit=emit, data_dir=data_dir)
 
 
 def load_learner(run: str | Run, *, runs_dir: str | Path = "runs",
                  data_dir: str | Path | None = None) -> tuple[Learner, Data]:
     """A run's trained model (from its checkpoint) and its data, e.g. to look at outputs."""
-    from rnnlab import runner
+    from rnnlab import session
 
     target = run if isinstance(run, Run) else load_run(run, runs_dir=runs_dir)
-    session = runner.load_session(target, data_dir=data_dir)
-    return session.learner, session.data
+    loaded = session.load_session(target, data_dir=data_dir)
+    return loaded.learner, loaded.data
 
 
 def load_run(ref: str, *, runs_dir: str | Path = "runs") -> Run:

@@ -54,6 +54,9 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(message)
         self.message, self.exit_code = message, exit_code
 
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:  # pickles (e.g. out of a worker)
+        return type(self), (self.message, self.exit_code)
+
 
 def interrupt_code(exc: BaseException) -> int:
     """The exit code of an interruption: the one it carries (a run that saved itself says),

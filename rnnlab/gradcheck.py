@@ -61,15 +61,15 @@ def check(model: str, *, L: int = 5, batch: int = 3, hidden: int = 4, seed: int 
                          "(ModelPlugin.gradcheck; see docs/plugins.md)")
     # O(weights x L) loss evaluations: bounded before any data is drawn or model built
     limits.check_gradcheck(plugin, model, L, batch, hidden, len(variants), seed)
-    import rnnlab
-    from rnnlab.torch_learner import TorchLearner  # torch loads in seconds: after the checks
+    from rnnlab.session import build_learner  # torch loads in seconds: after the checks
+    from rnnlab.torch_learner import TorchLearner
 
     data_name = plugin.data or registry.default_dataset(plugin.kinds[0])
     spec, data = example_of(registry.get("dataset", data_name), L, batch, seed)
     x, t = data.x.astype(np.float64), data.t.astype(np.float64)
     learners = []
     for settings in variants:
-        learner = rnnlab.build_learner(model, spec, hidden=hidden, seed=seed, settings=settings)
+        learner = build_learner(registry, model, spec, settings, {"hidden": hidden, "seed": seed})
         if not isinstance(learner, HasGradients):
             raise UsageError(f"model '{model}' ({_label(settings)}): its learner has no "
                              "loss_and_gradients()/double() for a gradient check")

@@ -124,20 +124,21 @@ def test_bptt_and_autograd_agree_under_the_cosine_schedule(small_data):
 
 
 def test_a_resumed_cosine_run_continues_the_schedule(small_data):
-    from rnnlab import runner
+    from rnnlab.errors import RunInterrupted
     from rnnlab.events import EpochDone
+    from rnnlab.signals import request_stop
 
     def stop_after_epoch_2(event):
         if isinstance(event, EpochDone) and event.epoch == 2:
-            runner.request_stop()
+            request_stop()
 
     options = dict(L=10, epochs=4, optimizer="adam", lr=0.01, lr_schedule="cosine",
                    early_stop=None)
-    with pytest.raises(runner.RunInterrupted):
+    with pytest.raises(RunInterrupted):
         rnnlab.train("simple-rnn", emit=stop_after_epoch_2, **options)
     interrupted = rnnlab.list_runs()[0]
     assert interrupted.summary["epochs"] == 2
-    resumed = runner.train(resume=interrupted)
+    resumed = rnnlab.resume(interrupted)
     whole = rnnlab.train("simple-rnn", **options)
     np.testing.assert_array_equal(resumed.losses(), whole.losses())
     assert resumed.summary["test"] == whole.summary["test"]

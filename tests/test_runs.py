@@ -69,3 +69,78 @@ def test_unwritable_runs_dir_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(RnnlabError, match="cannot create runs directory"):
         RunStore(blocker / "runs").create("lstm")
+
+
+# -- a Run reads each file once; refresh() reads it again -------------------------------------
+
+def _behind_its_back(run, name: str, text: str) -> None:
+    """Another process writes one of the run's files."""
+    (run.dir / name).write_text(text)
+
+
+@pytest.mark.parametrize(("name", "first", "second", "read"), [
+    ("summary.json", '{"status": "running"}', '{"status": "completed"}',
+     lambda run: run.summary["status"]),
+    ("config.yaml", "model: gru\n", "model: lstm\n", lambda run: run.config["model"]),
+    ("metrics.jsonl", '{"epoch": 1}\n', '{"epoch": 1}\n{"epoch": 2}\n',
+     lambda run: len(run.metrics)),
+    ("provenance.json", '{"seed": 1}', '{"seed": 2}', lambda run: run.provenance["seed"]),
+])
+def test_a_file_is_read_once_until_refreshed(tmp_path, name, first, second, read):
+    run = RunStore(tmp_path).create("gru")
+    _behind_its_back(run, name, first)
+    before = read(run)
+    _behind_its_back(run, name, second)
+    assert read(run) == before  # kept from the first read, not read again
+    run.refresh()
+    assert read(run) != before  # the file as it is now
+
+
+def test_a_write_is_what_the_run_reads_next(tmp_path):
+    run = RunStore(tmp_path).create("gru")
+    assert run.summary == {} and run.metrics == []  # read (no files yet) and kept
+    run.write_summary({"status": "completed", "test": {"mse": float("nan")}})
+    run.append_metrics({"epoch": 1})
+    run.append_metrics({"epoch": 2})
+    run.write_config({"model": "gru", "L": 10})
+    _behind_its_back(run, "summary.json", '{"status": "failed"}')
+    _behind_its_back(run, "metrics.jsonl", "")
+    assert run.summary == {"status": "completed", "test": {"mse": None}}  # as a reader sees it
+    assert [m["epoch"] for m in run.metrics] == [1, 2]
+    assert run.config == {"model": "gru", "L": 10}
+    run.write_metrics([{"epoch": 1}])
+    assert run.metrics == [{"epoch": 1}]
+
+
+def test_a_changed_value_does_not_change_the_run(tmp_path):
+    run = RunStore(tmp_path).create("gru")
+    run.write_summary({"status": "running", "test": {"mse": 1.0}})
+    run.summary["test"]["mse"] = 2.0
+    assert run.summary["test"] == {"mse": 1.0}
+
+
+def test_a_damaged_write_is_reported_by_the_next_read(tmp_path):
+    from rnnlab.runs import RunDamaged
+
+    run = RunStore(tmp_path).create("gru")
+    run.write_summary({"status": 3})
+    with pytest.raises(RunDamaged, match="'status' has the wrong type"):
+        run.summary  # noqa: B018
+
+
+def test_state_reads_the_status_as_it_is_now(tmp_path):
+    run = RunStore(tmp_path).create("gru")
+    run.write_summary({"status": "interrupted"})
+    _behind_its_back(run, "summary.json", '{"status": "completed"}')  # resumed elsewhere
+    assert run.status == "interrupted"
+    assert run.state() == "completed"
+
+
+def test_resume_sees_a_run_completed_since_it_was_read(tmp_path):
+    from rnnlab.training import train
+
+    run = RunStore(tmp_path).create("gru")
+    run.write_summary({"status": "interrupted"})
+    _behind_its_back(run, "summary.json", '{"status": "completed"}')
+    with pytest.raises(UsageError, match="is already completed; nothing to resume"):
+        train(resume=run)

@@ -1,0 +1,295 @@
+"""The training loop: train a new run, or resume an interrupted one from its last completed
+epoch, recording how it ends whatever happens. It emits events and writes the run store; it
+never renders."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab import checkpoint, limits
+from rnnlab.config import TrainConfig, epoch_lr, validate
+from rnnlab.contracts import Data, SetsLearningRate
+from rnnlab.errors import PluginError, RnnlabError, RunInterrupted, Terminated, UsageError
+from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
+from rnnlab.locks import Locked, describe
+from rnnlab.provenance import check_given, data_record, provenance
+from rnnlab.registry import Registry
+from rnnlab.registry import default as default_registry
+from rnnlab.runs import Run, RunStore
+from rnnlab.session import (
+    LOCK_WAIT,
+    Session,
+    build_session,
+    evaluate_split,
+    prepare,
+    recorded_data,
+    run_config,
+)
+from rnnlab.signals import clear_stop, handled, request_stop, stop_requested
+
+EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
+
+After = Callable[[Run, Session, EventSink], list[str]]  # after a completed run: files written
+
+
+def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
+          emit: EventSink = ignore, resume: Run | None = None, data: Data | None = None,
+          store: RunStore | None = None, tags: dict[str, Any] | None = None,
+          data_files: dict[str, Any] | None = None, data_dir: str | Path | None = None,
+          lock_wait: float = LOCK_WAIT, after: After | None = None) -> Run:
+    """Train a model as configured, or continue an interrupted run from its last completed
+    epoch (`resume`); returns the run (its summary says how it ended).
+
+    `data` skips loading (it was loaded elsewhere; `data_files` is then its data_record),
+    `store` overrides where the run directory goes (cfg.runs_dir is still recorded), `tags`
+    are added to the summary (e.g. a sweep id). A resume uses exactly the data files the run
+    recorded (under `data_dir` if they moved) and waits `lock_wait` seconds at most for a
+    run that another process is writing. `after` runs once the run has completed, still
+    holding its lock; the names of the files it returns go into the summary's `files`."""
+    started = time.perf_counter()
+    registry = registry or default_registry()
+    if resume is not None:
+        given = (data, data_files) if data is not None and data_files is not None else None
+        return _resume(resume, registry, emit, data_dir, lock_wait, started, given, after)
+    assert cfg is not None
+    cfg = dataclasses.replace(validate(cfg), data_dir=str(Path(cfg.data_dir).resolve()))
+    limits.check_training(cfg, registry)  # before any data is generated or loaded
+    if cfg.device == "cuda":  # before data is generated for a run that cannot start
+        from rnnlab.torch_learner import pick_device
+
+        pick_device(cfg.device)
+    session = prepare(cfg, registry, emit, data)
+    record = data_files if data_files is not None else data_record(session.data, cfg.data_dir)
+    run, staging = (store or RunStore(cfg.runs_dir)).create_staged(cfg.model)
+    lock = staging.lock()
+    try:
+        lock.acquire()
+        # the first files go into a hidden folder, moved into place at once
+        staging.write_config(cfg.to_dict())
+        staging.write_provenance({
+            **provenance(cfg, registry, session.device, session.data.source),
+            "data_dir": cfg.data_dir, "data_files": record})
+        summary: dict[str, Any] = {
+            "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
+            "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
+        }
+        staging.save_checkpoint(session.learner.state_dict(),
+                                checkpoint.optimizer_state(session.learner),
+                                {"epoch": 0, "updates": 0})  # the last good state, from the start
+        staging.write_summary(summary)
+        RunStore(run.dir.parent).publish(staging, run)  # complete, or not there at all
+    except BaseException:
+        lock.release()
+        RunStore(run.dir.parent).discard(run)  # a run that never started leaves nothing
+        RunStore(run.dir.parent).discard(staging)
+        raise
+    try:
+        return _train(session, run, summary, {"epoch": 0, "updates": 0}, emit, started, after)
+    finally:
+        lock.release()
+
+
+def _resume(run: Run, registry: Registry, emit: EventSink,
+            data_dir: str | Path | None, lock_wait: float, started: float,
+            given: tuple[Data, dict[str, Any]] | None, after: After | None) -> Run:
+    run.refresh()  # the run as it is on disk now, not as it was when `run` was made
+    if run.status == "completed":  # final: refused without touching the run (checked again)
+        raise UsageError(f"run {run.id} is already completed; nothing to resume")
+    lock = run.lock()
+    try:
+        stale = lock.acquire(wait=lock_wait)
+    except Locked as exc:
+        raise RnnlabError(f"run {run.id} is being written by {describe(exc.holder)}; it can be "
+                          "resumed once that process has ended") from None
+    try:
+        if stale:
+            emit(Note(f"warning: run {run.id} was left locked by {describe(stale)}, which "
+                      "has ended; taking it over"))
+        run.refresh()  # whoever held the lock may have written the run meanwhile
+        if run.status == "completed":
+            raise UsageError(f"run {run.id} is already completed; nothing to resume")
+        cfg = validate(run_config(run))
+        limits.check_training(cfg, registry)
+        if given is None:
+            cfg, data = recorded_data(run, cfg, registry, emit, data_dir)
+        else:  # loaded elsewhere (a Dask client): it must be the data the run recorded
+            data, files = given
+            check_given(run, files)
+        session = build_session(cfg, registry, data)
+        position = checkpoint.restore(session.learner, run, cfg.model)
+        summary = {k: v for k, v in run.summary.items() if k not in ("reason", "test")}
+        summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        emit(Note(f"resuming run {run.id} after epoch {position['epoch']}"))
+        run.write_summary(summary)
+        return _train(session, run, summary, position, emit, started, after)
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Within the block, SIGTERM asks the loop to stop (rnnlab.signals). The block that set
+    the handler clears the request when it ends, so a later run starts afresh; a sweep
+    worker, whose handler was already set, keeps it and starts no further cell."""
+    previous: dict[int, Any] = {}
+    try:
+        with handled(request_stop, signal.SIGTERM) as previous:
+            yield
+    finally:
+        if previous and previous[signal.SIGTERM] is not request_stop:
+            clear_stop()
+
+
+def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[str, int],
+           emit: EventSink, started: float, after: After | None) -> Run:
+    """The loop, with the run's status recorded however it ends."""
+    plugin = session.data_plugin
+    emit(RunStarted(run.id, run.dir, session.config.to_dict(), tuple(plugin.percentages),
+                    dict(plugin.baselines)))
+    try:
+        with _sigterm_stops():
+            summary.update(_loop(session, run, emit, position))
+            summary["test"] = evaluate_split(session, session.data.test)
+            summary["status"] = "completed"
+            run.write_summary(summary)
+            summary["files"] = after(run, session, emit) if after is not None else []
+    except KeyboardInterrupt as exc:
+        # a second Ctrl-C must not cut the saving short
+        with handled(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM):
+            code, name = (143, "SIGTERM") if isinstance(exc, Terminated) else (130, "SIGINT")
+            message = (f"interrupted by {name}; run {run.id} is saved after epoch "
+                       f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
+            summary.update(status="interrupted", reason=message, epochs=position["epoch"],
+                           updates=position["updates"])
+            try:
+                checkpoint.trim(run, position)
+            except RnnlabError:
+                pass  # a resume trims them too
+            problem = _finish(run, summary, started, emit)
+        if problem:
+            message += f"; its status could not be recorded ({problem})"
+        raise RunInterrupted(message, code) from None
+    except Exception as exc:
+        if not isinstance(exc, RnnlabError):  # raised in the model's code, or a bug of ours
+            text = " ".join(str(exc).split())
+            error = PluginError(f"while training {session.model_label}: "
+                                f"{type(exc).__name__}" + (f": {text}" if text else ""))
+            summary.update(status="failed", reason=str(error))
+            problem = _finish(run, summary, started, emit)
+            if problem:
+                error = PluginError(f"{error}; its status 'failed' could not be recorded "
+                                    f"either ({problem})")
+            raise error from exc
+        reason = str(exc)
+        summary.update(status="failed", reason=reason)
+        problem = _finish(run, summary, started, emit)
+        if problem:  # the first failure stays first; the message says the status is stale
+            error = RnnlabError(f"{reason}; its status 'failed' could not be recorded either "
+                                f"({problem})")
+            error.exit_code = getattr(exc, "exit_code", 1)
+            raise error from exc
+        raise
+    problem = _finish(run, summary, started, emit)
+    if problem:
+        raise RnnlabError(f"run {run.id} completed, but its status could not be recorded "
+                          f"({problem})")
+    return run
+
+
+def _finish(run: Run, summary: dict[str, Any], started: float, emit: EventSink) -> str:
+    """Record how the run ended. Returns '' or, if the summary cannot be written, why (the
+    status on disk then still says 'running'; with the lock gone, `rnnlab runs` shows the run
+    as abandoned)."""
+    summary["wall_time_s"] = round(time.perf_counter() - started, 3)
+    problem = ""
+    try:
+        run.write_summary(summary)
+    except Exception as exc:  # e.g. the disk is full
+        problem = " ".join(str(exc).split())
+    emit(RunFinished(run.id, run.dir, summary))
+    return problem
+
+
+def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any]]:
+    """Batches grouped into stages (epochs, or evaluation intervals of an update budget).
+    With --shuffle, epoch e's order is a permutation seeded by (seed, e): resumable."""
+    if cfg.updates is None:
+        starts = range(0, n, cfg.batch_size)
+        if not cfg.shuffle:
+            return [[slice(i, i + cfg.batch_size) for i in starts]] * cfg.epochs
+        orders = (np.random.default_rng([cfg.seed, e]).permutation(n)
+                  for e in range(1, cfg.epochs + 1))
+        return [[order[i : i + cfg.batch_size] for i in starts] for order in orders]
+    stage = math.ceil(cfg.updates / EVALUATIONS_PER_UPDATE_RUN)
+    batches = [rng.integers(0, n, cfg.batch_size) for _ in range(cfg.updates)]
+    return [batches[i : i + stage] for i in range(0, cfg.updates, stage)]
+
+
+def _loop(session: Session, run: Run, emit: EventSink,
+          position: dict[str, int]) -> dict[str, Any]:
+    cfg, data, learner = session.config, session.data, session.learner
+    plugin = session.data_plugin
+    rng = np.random.default_rng(cfg.seed)
+    stages = _stages(cfg, len(data.train), rng)
+    losses: list[float] = list(run.losses()[: position["updates"]])
+    history = [m for m in run.metrics if "epoch" in m]
+    last = history[-1] if history else {}
+    train_time = float(last.get("time_s", 0.0))
+    done: dict[str, Any] = {"epochs": position["epoch"], "updates": len(losses),
+                            "stopped_early": False, "train_time_s": round(train_time, 3)}
+    if any(k.startswith("dev_") for k in last):
+        done["dev"] = {k[4:]: v for k, v in last.items() if k.startswith("dev_")}
+    for epoch, batches in enumerate(stages, start=1):
+        if epoch <= position["epoch"]:
+            continue
+        if cfg.lr_schedule != "constant" and isinstance(learner, SetsLearningRate):
+            learner.set_lr(epoch_lr(cfg, epoch, len(stages)))
+        tick = time.perf_counter()
+        epoch_losses = []
+        for b, index in enumerate(batches, start=1):
+            if stop_requested():
+                raise Terminated()
+            loss = learner.train_step(data.train.x[index], data.train.t[index])
+            if not math.isfinite(loss):
+                raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "
+                                  f"batch {b} (run {run.id} keeps the checkpoint of epoch "
+                                  f"{epoch - 1})")
+            epoch_losses.append(loss)
+            emit(Progress("epoch", b, len(batches), f"loss {loss:.4g}"))
+        train_time += time.perf_counter() - tick
+        losses.extend(epoch_losses)
+        record: dict[str, Any] = {"epoch": epoch, "updates": len(losses),
+                                  "train_loss": float(np.mean(epoch_losses))}
+        if data.dev is not None:
+            record.update({f"dev_{k}": v for k, v in evaluate_split(session, data.dev).items()})
+        record["time_s"] = round(train_time, 3)
+        # The checkpoint goes last: it marks the epoch complete. A resume trusts it and drops
+        # any later metrics or losses, so an interruption between these writes loses nothing.
+        run.save_losses(losses)
+        run.append_metrics(record)
+        run.save_checkpoint(learner.state_dict(), checkpoint.optimizer_state(learner),
+                            {"epoch": epoch, "updates": len(losses)})
+        position.update(epoch=epoch, updates=len(losses))  # what an interruption keeps
+        done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
+        if data.dev is not None:
+            done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
+        emit(EpochDone(epoch, len(stages), record, cfg.updates))
+        target, key = cfg.early_stop, session.data_plugin.primary_metric
+        score = record.get(f"dev_{key}")
+        if target is not None and score is not None and (
+                score > target if plugin.higher_is_better else score < target):
+            done["stopped_early"] = True
+            sign = ">" if plugin.higher_is_better else "<"
+            emit(Note(f"dev {key} {score:.4g} {sign} {target:g}: stopping early"))
+            break
+    return done
