@@ -4,11 +4,20 @@ and Dask, and third-party ones chosen with `rnnlab sweep --executor NAME`."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 import rnnlab
-from rnnlab import ExecutorPlugin
+from rnnlab import ExecutorPlugin, ExecutorRequest, SweepCell, sweep
+from rnnlab import registry as plugin_registry
+from rnnlab.events import ignore
 from rnnlab.runs import RunStore
+from rnnlab.sweep import local
 
 SERIAL = """
 import json
@@ -97,3 +106,45 @@ def test_an_unknown_executor_is_a_usage_error_with_a_suggestion(workdir, cli, fa
     assert result.exit_code == 2
     assert result.stderr == "error: unknown executor 'fak'; did you mean 'fake'?\n"
     assert not Path("runs").exists()
+
+
+def local_request(tmp_path: Path) -> ExecutorRequest:
+    """What a sweep of one lstm cell would hand the local executor."""
+    grid = sweep.build({"model": "lstm", "L": 10}, plugin_registry.default(),
+                       runs_dir=str(tmp_path / "runs"))
+    cells = [SweepCell(c.index, c.label, sweep.CellTask.of(grid.id, c), c.config)
+             for c in grid.cells]
+    return ExecutorRequest(cells, 1, None, tmp_path / "runs", ignore, lambda c, r: None,
+                           sweep.run_cell, sweep.worker_failed)
+
+
+def interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["queue", "pool", "submit"])
+def test_ctrl_c_while_the_local_executor_starts_leaves_nothing_changed(tmp_path, monkeypatch,
+                                                                        where):
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    before = {v: os.environ.get(v) for v in local.THREAD_VARIABLES}
+    request = local_request(tmp_path)
+    if where == "queue":
+        monkeypatch.setattr(multiprocessing.get_context("spawn"), "Queue", interrupt)
+    elif where == "pool":
+        monkeypatch.setattr(local, "ProcessPoolExecutor", interrupt)
+    else:
+        monkeypatch.setattr(ProcessPoolExecutor, "submit", interrupt)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        local.LocalExecutor().run(request)
+    assert caught.type is KeyboardInterrupt  # not an UnboundLocalError from the clean-up
+    assert {v: os.environ.get(v) for v in local.THREAD_VARIABLES} == before
+
+
+def test_a_worker_told_to_stop_starts_no_cell(tmp_path, monkeypatch):
+    stop = threading.Event()
+    stop.set()
+    monkeypatch.setattr(local, "_stop", stop)
+    task = local_request(tmp_path).cells[0].task
+    assert local._worker(task) == {"status": "queued", "info": ""}
+    assert not (tmp_path / "runs").exists()

@@ -8,15 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rnnlab
+from rnnlab import registry as plugin_registry
+from rnnlab import sweep
+from rnnlab.events import CellUpdate, EpochDone, RunStarted
 from rnnlab.runs import RunStore
 
+SIZES = {"train": 200, "dev": 100, "test": 100}  # as conftest's small_data
 TIMINGS = {"time_s", "train_time_s", "wall_time_s", "started_at", "resumed_at"}
 SPEC = """
 name: grid
@@ -44,6 +48,63 @@ def by_cell(runs_dir: Path) -> dict[str, dict]:
     return cells
 
 
+def ended(runs: list, state: str) -> set[str]:
+    """The progress line of each run's cell in that state, as a plain (non-terminal) sweep
+    prints it."""
+    return {f"{r.config['model']} L=10 seed {r.config['seed']} {r.summary['recipe']}: {state}"
+            f"  test accuracy {r.summary['test']['accuracy']:.1f}%" for r in runs}
+
+
+def lines(stdout: str) -> set[str]:
+    """Progress lines without their '[i/n] ' counter."""
+    return {line.split("] ", 1)[-1] for line in stdout.splitlines()}
+
+
+def run_sweep(spec: dict, runs_dir: Path, data_dir: Path, jobs: int) -> None:
+    """A sweep through the library, as `rnnlab sweep` runs it."""
+    grid = sweep.build(spec, plugin_registry.default(), runs_dir=str(runs_dir),
+                       data_dir=str(data_dir))
+    sweep.plan(grid)
+    sweep.run(grid, jobs=jobs)
+    assert {c.state for c in grid.cells} == {"done"}
+
+
+@pytest.fixture(scope="module")
+def shared_data(tmp_path_factory) -> Path:
+    """Adding-task data for L=10 (as `small_data`), once for this module's reference stores;
+    a sweep compared with one of them reads it too (`--data-dir`: configs record the path)."""
+    folder = tmp_path_factory.mktemp("shared") / "datasets"
+    rnnlab.gen_data("adding", lengths=[10], out=folder, sizes=SIZES)
+    return folder
+
+
+GRID = {"model": ["alarmwork", "lstm"], "L": [10], "seeds": 2, "epochs": 2}
+GRID_ARGS = ["sweep", "--model", "alarmwork,lstm", "--L", "10", "--seeds", "2", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def grid_reference(shared_data) -> Path:
+    """GRID run by two local workers, built once for the tests that compare with it."""
+    store = shared_data.parent / "grid-2-jobs"
+    run_sweep(GRID, store, shared_data, jobs=2)
+    return store
+
+
+# long enough that the sweep is still training when the interrupt from its epoch-3 progress
+# lands; jobs 2 and 3 seeds: the third cell is still queued then
+LONG = {"model": ["simple-rnn"], "L": [10], "seeds": 3, "epochs": 15}
+LONG_ARGS = ["sweep", "--model", "simple-rnn", "--L", "10", "--seeds", "3", "--epochs", "15",
+             "--jobs", "2"]
+
+
+@pytest.fixture(scope="module")
+def long_reference(shared_data) -> Path:
+    """LONG run without interruption, once for both ways of interrupting it."""
+    store = shared_data.parent / "long-clean"
+    run_sweep(LONG, store, shared_data, jobs=2)
+    return store
+
+
 def test_sweep_file_runs_a_tagged_grid_and_resumes_by_skipping(small_data, cli):
     Path("grid.yaml").write_text(SPEC)
     first = cli("sweep", "grid.yaml", "--jobs", "2")
@@ -58,10 +119,12 @@ def test_sweep_file_runs_a_tagged_grid_and_resumes_by_skipping(small_data, cli):
     assert all(r.config["optimizer"] == "adam" and r.config["clip_grad"] == 1.0 for r in adam)
     assert "sweep grid: 8/8 runs completed, 0 failed" in first.stdout
     assert "alarmwork (adam)" in first.stdout and "≥99%" in first.stdout
+    assert ended(runs, "done") <= lines(first.stdout)  # each cell's own test accuracy
 
     again = cli("sweep", "grid.yaml", "--jobs", "2")
     assert again.exit_code == 0
     assert again.stdout.count(": skipped") == 8
+    assert ended(runs, "skipped") <= lines(again.stdout)
     assert len(RunStore("runs").list()) == 8  # nothing ran twice
     report = cli("report", "accuracy", "--sweep", "grid", "--format", "json")
     rows = {r["model"]: r for r in json.loads(report.stdout)["rows"]}
@@ -70,11 +133,11 @@ def test_sweep_file_runs_a_tagged_grid_and_resumes_by_skipping(small_data, cli):
     assert forced.exit_code == 0 and len(RunStore("runs").list()) == 12
 
 
-def test_results_do_not_depend_on_the_number_of_jobs(small_data, cli):
-    args = ["sweep", "--model", "alarmwork,lstm", "--L", "10", "--seeds", "2", "--epochs", "2"]
-    assert cli(*args, "--jobs", "1", "--runs-dir", "one").exit_code == 0
-    assert cli(*args, "--jobs", "2", "--runs-dir", "two").exit_code == 0
-    assert by_cell(Path("one")) == by_cell(Path("two"))
+def test_results_do_not_depend_on_the_number_of_jobs(workdir, shared_data, grid_reference,
+                                                    cli):
+    one = cli(*GRID_ARGS, "--jobs", "1", "--runs-dir", "one", "--data-dir", str(shared_data))
+    assert one.exit_code == 0, one.stdout + one.stderr
+    assert by_cell(Path("one")) == by_cell(grid_reference)  # made by --jobs 2
 
 
 def test_a_failing_cell_does_not_stop_the_others(small_data, cli):
@@ -108,58 +171,88 @@ def test_sweep_errors_name_the_file(workdir, cli):
 
 
 @pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143)])
-def test_interrupted_sweep_resumes_to_the_same_store(small_data, how, code):
-    args = [sys.executable, "-m", "rnnlab", "sweep", "--model", "simple-rnn", "--L", "10",
-            "--seeds", "3", "--epochs", "30", "--jobs", "2"]
-    process = subprocess.Popen(args + ["--runs-dir", "cut"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        metrics = list(Path("cut").glob("*/metrics.jsonl"))
-        if metrics and max(len(p.read_text().splitlines()) for p in metrics) >= 3:
-            break
-        time.sleep(0.05)
-    if how == "ctrl-c":
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
-    else:
-        process.send_signal(signal.SIGTERM)  # only the sweep: it must tell the workers
-    _, stderr = process.communicate(timeout=120)
+def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_reference, cli,
+                                                     how, code):
+    args = [*LONG_ARGS, "--runs-dir", "cut", "--data-dir", str(shared_data)]
+    process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    watchdog = threading.Timer(180, process.kill)  # a hung sweep fails the test, not the suite
+    watchdog.start()
+    try:
+        for line in process.stdout:  # its progress, one JSON object per cell update
+            update = json.loads(line)
+            if update.get("state") == "running" and (update.get("epoch") or 0) >= 3:
+                break  # a run is well into training: interrupt it there
+        assert process.poll() is None, process.communicate()[1]
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+        else:
+            process.send_signal(signal.SIGTERM)  # only the sweep: it must tell the workers
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
     assert process.returncode == code, stderr
     assert "interrupted; run the same command again to resume it" in stderr
     statuses = [r.summary["status"] for r in RunStore("cut").list()]
     assert "interrupted" in statuses
-    resumed = subprocess.run(args + ["--runs-dir", "cut"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    clean = subprocess.run(args + ["--runs-dir", "clean"], capture_output=True, text=True)
-    assert clean.returncode == 0
-    assert by_cell(Path("cut")) == by_cell(Path("clean"))
+    resumed = cli(*args)
+    assert resumed.exit_code == 0, resumed.stdout + resumed.stderr
+    assert by_cell(Path("cut")) == by_cell(long_reference)
 
 
-def test_dask_cluster_on_loopback_gives_the_same_store_as_local_jobs(small_data, cli):
+def test_dask_cluster_on_loopback_gives_the_same_store_as_local_jobs(workdir, shared_data,
+                                                                     grid_reference, cli):
     distributed = pytest.importorskip("distributed")
-    args = ["sweep", "--model", "alarmwork,simple-rnn", "--L", "10", "--seeds", "2",
-            "--epochs", "2"]
-    assert cli(*args, "--jobs", "2", "--runs-dir", "local").exit_code == 0
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tcp://127.0.0.1:")
-        result = cli(*args, "--executor", "dask", "--scheduler", address,
-                     "--runs-dir", "remote")
+        result = cli(*GRID_ARGS, "--executor", "dask", "--scheduler", address,
+                     "--runs-dir", "remote", "--data-dir", str(shared_data))
     assert result.exit_code == 0, result.stdout + result.stderr
-    local, remote = by_cell(Path("local")), by_cell(Path("remote"))
+    local, remote = by_cell(grid_reference), by_cell(Path("remote"))
     assert len(remote) == 4 and local == remote
     for run in RunStore("remote"):
         assert (run.dir / "model.npz").is_file() and (run.dir / "provenance.json").is_file()
     np.testing.assert_array_equal(*(sorted(r.summary["cell"] for r in RunStore(d))
-                                    for d in ("local", "remote")))
+                                    for d in (grid_reference, Path("remote"))))
 
 
-def test_unreachable_scheduler_is_a_clear_error(small_data, cli):
+def test_unreachable_scheduler_is_a_clear_error(small_data, cli, monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setattr("rnnlab.sweep.dask.CONNECT_TIMEOUT_S", 1.0)  # nothing listens there
     result = cli("sweep", "--model", "lstm", "--L", "10", "--epochs", "1", "--executor", "dask",
                  "--scheduler", "tcp://127.0.0.1:1")
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error: --scheduler tcp://127.0.0.1:1: cannot "
                                             "connect")
-    _ = rnnlab
+
+
+def test_command_line_options_override_the_sweep_file():
+    spec = {"model": ["lstm"], "seed": [3, 4], "set": {"a": 1}, "epochs": 5}
+    same = sweep.apply_overrides(spec, models=[], lengths=[], seeds=None, epochs=None,
+                                 sets={}, name=None)
+    assert same == spec
+    changed = sweep.apply_overrides(spec, models=["gru"], lengths=[10, 50], seeds=2, epochs=1,
+                                    sets={"b": "2"}, name="mine")
+    assert changed == {"model": ["gru"], "L": [10, 50], "seeds": 2, "set": {"a": 1, "b": "2"},
+                       "epochs": 1, "name": "mine"}
+    assert spec["seed"] == [3, 4]  # the spec itself is left as it was
+    with pytest.raises(rnnlab.UsageError, match="--seeds expects an integer >= 1, got 0"):
+        sweep.apply_overrides(spec, models=[], lengths=[], seeds=0, epochs=None, sets={},
+                              name=None)
+
+
+def test_a_cells_progress_is_structured():
+    """A worker's run events become CellUpdates carrying the data, not display text."""
+    sent: list[CellUpdate] = []
+    progress = sweep.CellProgress(sent.append, 4, "lstm L=10 seed 0")
+    progress(RunStarted("r1", Path("runs/r1"), {"data": "adding"}, ("accuracy",)))
+    progress(EpochDone(3, 50, {"epoch": 3, "updates": 30, "dev_accuracy": 61.25}))
+    progress(EpochDone(1, 1, {"updates": 10, "train_loss": 0.5}, updates_total=20))
+    common = {"index": 4, "label": "lstm L=10 seed 0", "state": "running", "run_id": "r1",
+              "metric": "accuracy", "percentages": ("accuracy",)}
+    assert sent == [CellUpdate(**common),
+                    CellUpdate(**common, epoch=3, epochs=50, dev=61.25),
+                    CellUpdate(**common, epoch=1, epochs=1, updates=10, updates_total=20)]

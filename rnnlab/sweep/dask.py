@@ -1,4 +1,5 @@
-"""Runs sweep cells on a Dask distributed cluster (`rnnlab sweep --executor dask`).
+"""The bundled executor `dask`: the cells on a Dask distributed cluster (`rnnlab sweep
+--executor dask`).
 
 No shared filesystem is needed: the data is loaded here and sent to the workers once per
 dataset; each worker trains in a temporary directory and sends the finished run directory
@@ -8,6 +9,7 @@ queue. Needs the `dask` extra: pip install 'rnnlab[dask]'.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
@@ -17,10 +19,13 @@ from typing import Any
 
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
 from rnnlab.errors import PluginError, RnnlabError
+from rnnlab.events import CellUpdate
 from rnnlab.files import atomic_write
 from rnnlab.registry import default as default_registry
 from rnnlab.runs import RunStore
-from rnnlab.sweep import run_cell_task, worker_failed
+from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
+
+CONNECT_TIMEOUT_S = 10.0  # how long to try reaching --scheduler
 
 
 class DaskExecutor(ExecutorPlugin):
@@ -34,12 +39,12 @@ class DaskExecutor(ExecutorPlugin):
 
 
 class _DaskQueue:
-    """What QueueSink needs (put), over a named distributed.Queue, opened on first use."""
+    """A put for the cell's progress, over a named distributed.Queue opened on first use."""
 
     def __init__(self, name: str) -> None:
         self.name, self.queue = name, None
 
-    def put(self, item: Any) -> None:
+    def put(self, item: CellUpdate) -> None:
         if self.queue is None:
             from distributed import Queue
 
@@ -47,22 +52,26 @@ class _DaskQueue:
         self.queue.put(item)
 
 
-def remote_cell(task: dict[str, Any], data: Any, queue: str) -> dict[str, Any]:
+def remote_cell(task: CellTask, data: Any, queue: str) -> dict[str, Any]:
     """On a worker: train in a temporary directory, return the run directory's files."""
     with tempfile.TemporaryDirectory(prefix="rnnlab-") as tmp:
-        task = dict(task)
-        if task.get("resume_files"):
-            folder = Path(tmp) / task["resume_id"]
+        if task.resume_files:
+            folder = Path(tmp) / Path(task.resume).name
             folder.mkdir()
-            for name, payload in task.pop("resume_files").items():
+            for name, payload in task.resume_files.items():
                 (folder / name).write_bytes(payload)
-            task["resume"] = str(folder)
-        result = run_cell_task(task, _DaskQueue(queue).put, data=data, store=tmp)
+            task = dataclasses.replace(task, resume=str(folder), resume_files=None)
+        result = run_cell(task, _DaskQueue(queue).put, data=data, store=tmp)
         if "dir" in result:
             folder = Path(result.pop("dir"))
-            result["files"] = {p.name: p.read_bytes() for p in folder.iterdir()
-                               if p.is_file() and not p.name.startswith(".")}
+            result["files"] = _files(folder)
         return result
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """A run directory's files (not the hidden lock), by name."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".")}
 
 
 def run_dask(request: ExecutorRequest) -> None:
@@ -73,12 +82,13 @@ def run_dask(request: ExecutorRequest) -> None:
         from distributed import Client, LocalCluster, Queue
     except ImportError:
         raise PluginError("--executor dask needs Dask: pip install 'rnnlab[dask]'") from None
-    from rnnlab import runner
+    from rnnlab.provenance import data_record
+    from rnnlab.session import load_data
 
     cluster = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout=10)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         else:
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None)
@@ -95,16 +105,12 @@ def run_dask(request: ExecutorRequest) -> None:
             cfg = cell.config
             key = json.dumps([cfg.data, cfg.L, cfg.data_dir, cfg.settings], sort_keys=True)
             if key not in datasets:
-                data = runner.load_data(cfg, registry)
-                record = runner.data_record(data, cfg.data_dir)  # hashed here, where files are
+                data = load_data(cfg, registry)
+                record = data_record(data, cfg.data_dir)  # hashed here, where the files are
                 datasets[key] = (client.scatter(data, broadcast=True), record)
-            task = dict(cell.task)
-            task["data_files"] = datasets[key][1]
+            task = dataclasses.replace(cell.task, data_files=datasets[key][1])
             if cell.resume:  # the worker has no access to this disk: send the run along
-                folder = Path(cell.resume)
-                task.update(resume_id=folder.name, resume_files={
-                    p.name: p.read_bytes() for p in folder.iterdir()
-                    if p.is_file() and not p.name.startswith(".")})
+                task = dataclasses.replace(task, resume_files=_files(Path(cell.resume)))
             future = client.submit(remote_cell, task, datasets[key][0], queue_name, pure=False)
             futures[future] = cell
         _wait(futures, queue, RunStore(request.runs_dir), request)
@@ -116,6 +122,8 @@ def run_dask(request: ExecutorRequest) -> None:
 
 def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
           request: ExecutorRequest) -> None:
+    """Wait for the cells, passing their progress on and writing each run that comes back
+    into the run store."""
     waiting = dict(futures)
     while waiting:
         try:

@@ -1,0 +1,51 @@
+"""What every plugin has: a name, a summary and its settings (`--set key=value`)."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rnnlab.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One plugin setting; its type is the type of `default` (str, int, float, bool)."""
+
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+
+    def parse(self, key: str, raw: Any) -> Any:
+        """Convert a value from the command line or YAML; UsageError names the key."""
+        kind = type(self.default) if self.default is not None else str
+        try:
+            if kind is bool and isinstance(raw, str):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: Any = raw.lower() in ("true", "1", "yes", "on")
+            elif kind is bool:
+                if not isinstance(raw, bool):
+                    raise ValueError(raw)
+                value = raw
+            elif kind is int and isinstance(raw, float) and not raw.is_integer():
+                raise ValueError(raw)
+            else:
+                value = kind(raw)
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"setting '{key}' expects {kind.__name__}, got {raw!r}"
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            allowed = "|".join(str(c) for c in self.choices)
+            raise UsageError(f"setting '{key}' expects one of {allowed}, got {raw!r}")
+        return value
+
+
+class Plugin(abc.ABC):  # noqa: B024  (the kinds declare the abstract methods)
+    """What every plugin has. `name` is the entry-point name the registry gives it."""
+
+    name: str = ""
+    summary: ClassVar[str] = ""  # one line for `rnnlab plugins`
+    settings: ClassVar[dict[str, Setting]] = {}  # `--set KEY=VALUE`

@@ -1,0 +1,91 @@
+"""Running a planned sweep: claim the pending cells, hand them to an executor plugin, and
+record how each ends (the same for every executor)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
+from rnnlab.events import EventSink, ignore
+from rnnlab.files import short
+from rnnlab.registry import Registry
+from rnnlab.registry import default as default_registry
+from rnnlab.signals import handled, raise_terminated
+from rnnlab.sweep.grid import Cell, Sweep, primary_value
+from rnnlab.sweep.plan import Claims
+from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
+
+RESULTS = ("done", "failed", "queued")  # the statuses a result of run_cell may have
+
+
+def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+        emit: EventSink = ignore) -> Sweep:
+    """Run the pending cells of a planned sweep; the cells' states say how each ended. Cells
+    another sweep is running are waited for, then taken over if that sweep did not finish
+    them. SIGTERM interrupts it as Ctrl-C does (KeyboardInterrupt)."""
+    plugin = executor_plugin(executor)
+    started = time.perf_counter()
+    for cell in sweep.cells:
+        emit(cell.update())
+    claims = Claims(sweep, emit)
+    try:
+        with handled(raise_terminated, signal.SIGTERM):
+            while True:
+                mine = claims.take([c for c in sweep.cells if c.state == "queued"])
+                if mine:
+                    _execute(plugin, sweep, mine, jobs, scheduler, emit, claims)
+                elsewhere = [c for c in sweep.cells if c.state == "elsewhere"]
+                if not elsewhere:
+                    break
+                claims.wait(elsewhere)
+    finally:
+        claims.release_all()
+    sweep.wall_time_s = round(time.perf_counter() - started, 1)
+    return sweep
+
+
+def executor_plugin(name: str, registry: Registry | None = None) -> ExecutorPlugin:
+    """The installed executor `name` (rnnlab.executors); UsageError with a suggestion."""
+    return (registry or default_registry()).get("executor", name)
+
+
+def finish(cell: Cell, result: dict[str, Any], emit: EventSink) -> None:
+    """Record how a cell ended, from its result (see `run_cell`), and tell it."""
+    cell.state, cell.info = result["status"], str(result.get("info", ""))
+    cell.run_id = result.get("run_id", cell.run_id)
+    cell.test = primary_value(result.get("test"), cell.metric)
+    emit(cell.update())
+
+
+def _execute(plugin: ExecutorPlugin, sweep: Sweep, cells: list[Cell], jobs: int,
+             scheduler: str | None, emit: EventSink, claims: Claims) -> None:
+    """Hand `cells` to the executor; record each result as it comes (and let go of the
+    cell's claim). A cell the executor returns without reporting has failed."""
+    ours = {cell.index: cell for cell in cells}
+    reported: set[int] = set()
+
+    def record(cell: Cell, result: dict[str, Any]) -> None:
+        reported.add(cell.index)
+        finish(cell, result, emit)
+        claims.release(cell)
+
+    def done(job: SweepCell, result: dict[str, Any]) -> None:
+        cell = ours.get(job.index)
+        if cell is None or cell.index in reported:
+            return  # not a cell of this request, or reported twice: the first result counts
+        if not isinstance(result, dict) or result.get("status") not in RESULTS:
+            result = {"status": "failed", "info": f"executor '{plugin.name}' reported "
+                      f"{short(result, 200)}, not a result of run_cell"}
+        record(cell, result)
+
+    jobs_list = [SweepCell(c.index, c.label, CellTask.of(sweep.id, c), c.config, c.resume)
+                 for c in cells]
+    plugin.run(ExecutorRequest(jobs_list, jobs, scheduler, Path(sweep.runs_dir), emit, done,
+                               run_cell, worker_failed))
+    for cell in cells:
+        if cell.index not in reported:
+            record(cell, {"status": "failed", "info": f"executor '{plugin.name}' returned "
+                          "without running it"})

@@ -1,0 +1,200 @@
+"""The grid of a sweep: a spec (a YAML sweep file and command-line overrides) expanded into
+cells, each a resolved training configuration with a stable key."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnlab import config as cfgmod
+from rnnlab import limits
+from rnnlab.config import TrainConfig
+from rnnlab.errors import UsageError
+from rnnlab.events import CellUpdate
+from rnnlab.files import clip, load_yaml, short
+from rnnlab.registry import Registry
+
+
+@dataclass
+class Cell:
+    """One run of the grid, and how it stands."""
+
+    index: int
+    config: TrainConfig
+    recipe: str
+    key: str  # stable id of the resolved configuration within the sweep
+    state: str = "queued"  # queued | running | done | failed | skipped | elsewhere
+    info: str = ""  # why it failed, or which process runs it elsewhere
+    run_id: str = ""
+    resume: str = ""  # directory of an interrupted run to continue
+    metric: str = ""  # its dataset's primary metric key
+    percentages: tuple[str, ...] = ()  # the metric keys its dataset gives in %
+    test: float | None = None  # the primary metric on the test split, once completed
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        parts = [c.model, f"L={c.L}" if c.L is not None else c.data, f"seed {c.seed}"]
+        return " ".join(parts + ([self.recipe] if self.recipe else []))
+
+    def update(self) -> CellUpdate:
+        """How the cell stands, as the event a UI renders."""
+        return CellUpdate(self.index, self.label, self.state, self.info, run_id=self.run_id,
+                          metric=self.metric, test=self.test, percentages=self.percentages)
+
+
+def primary_value(metrics: object, metric: str) -> float | None:
+    """The primary metric among a split's metrics (None if it is not a number there)."""
+    value = metrics.get(metric) if isinstance(metrics, dict) and metric else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@dataclass
+class Sweep:
+    id: str
+    cells: list[Cell] = field(default_factory=list)
+    runs_dir: str = "runs"
+    wall_time_s: float = 0.0
+    rerun_failed: bool = False
+    force: bool = False
+    started_at: str = ""
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """A sweep file as a dict; errors name the file."""
+    raw = load_yaml(path, "a YAML sweep file")
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: expected a mapping of option: value or [values]")
+    return raw
+
+
+def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[int],
+                    seeds: int | None, epochs: int | None, sets: dict[str, str],
+                    name: str | None) -> dict[str, Any]:
+    """The spec with the command line's options over it: --model and --L replace the axes,
+    --seeds replaces any `seed:`, --set adds to `set:`."""
+    spec = dict(spec)
+    if models:
+        spec["model"] = models
+    if lengths:
+        spec["L"] = lengths
+    if seeds is not None:
+        limits.check_seed_count("--seeds", seeds)  # before a grid of them is built
+        spec.pop("seed", None)
+        spec["seeds"] = seeds
+    if epochs is not None:
+        spec["epochs"] = epochs
+    if sets:
+        current = spec.get("set") or {}
+        spec["set"] = {**current, **sets} if isinstance(current, dict) else current
+    if name:
+        spec["name"] = name
+    return spec
+
+
+def axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
+    """Options with every value as a list (an axis); `set:` entries become 'set.KEY'."""
+    found: dict[str, list[Any]] = {}
+    for key, value in options.items():
+        name = str(key).replace("-", "_")
+        if name in ("set", "settings"):
+            if not isinstance(value, dict):
+                raise UsageError(f"{where}: 'set' expects a mapping of setting: value")
+            for setting, v in value.items():
+                found[f"set.{setting}"] = v if isinstance(v, list) else [v]
+        elif name in cfgmod.FIELDS and name not in ("runs_dir", "settings"):
+            found[name] = value if isinstance(value, list) else [value]
+            if not found[name]:
+                raise UsageError(f"{where}: {short(str(key))} is an empty list")
+        else:
+            raise UsageError(f"{where}: unknown key {short(str(key))} (expected training options, "
+                             "set, seeds, recipes, name)")
+    return found
+
+
+def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
+          runs_dir: str = "runs", data_dir: str | None = None) -> Sweep:
+    """Expand a sweep spec into resolved cells (every configuration is checked up front)."""
+    spec = dict(spec)
+    name = spec.pop("name", None)
+    recipes = spec.pop("recipes", None) or {"": {}}
+    _expand_seeds(spec, spec.pop("seeds", None), where)
+    if "model" not in spec:
+        raise UsageError(f"{where}: no model given (model: [..] or --model)")
+    if not isinstance(recipes, dict):
+        raise UsageError(f"{where}: 'recipes' expects a mapping of name: options")
+    grids = [(str(recipe), axes(_with_recipe(spec, recipe, overrides, where), where))
+             for recipe, overrides in recipes.items()]
+    limits.check_cells(grids, where)  # count the runs before expanding the grid
+    cells: list[Cell] = []
+    for recipe, grid in grids:
+        for combo in itertools.product(*grid.values()):
+            cfg = _resolve(dict(zip(grid, combo, strict=True)), registry, runs_dir, data_dir,
+                           where)
+            dataset = registry.get("dataset", cfg.data)
+            cells.append(Cell(len(cells), cfg, recipe, cell_key(cfg, recipe),
+                              metric=str(dataset.primary_metric or ""),
+                              percentages=tuple(dataset.percentages)))
+    keys = [c.key for c in cells]
+    if len(set(keys)) != len(keys):
+        raise UsageError(f"{where}: the grid repeats a configuration")
+    sweep_id = str(name) if name else "sweep-" + hashlib.sha1(
+        "".join(sorted(keys)).encode()).hexdigest()[:8]
+    return Sweep(sweep_id, cells, runs_dir)
+
+
+def _expand_seeds(spec: dict[str, Any], seeds: Any, where: str) -> None:
+    """`seeds: N` as the axis `seed: [0, .., N-1]`."""
+    if seeds is None:
+        return
+    if "seed" in spec:
+        raise UsageError(f"{where}: give either seeds: N or seed: [...], not both")
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise UsageError(f"{where}: 'seeds' expects an integer >= 1, got {short(seeds)}")
+    limits.check_seed_count(f"{where}: 'seeds'", seeds)  # before listing them
+    spec["seed"] = list(range(seeds))
+
+
+def _with_recipe(spec: dict[str, Any], recipe: Any, overrides: Any,
+                 where: str) -> dict[str, Any]:
+    """The spec with a recipe's options over it (its `set:` merged into the spec's)."""
+    if not isinstance(overrides, dict):
+        raise UsageError(f"{where}: recipe {short(str(recipe))} expects a mapping of options")
+    merged = dict(spec)
+    for key, value in overrides.items():
+        if key in ("set", "settings") and isinstance(value, dict):
+            merged["set"] = {**merged.get("set", {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir: str | None,
+             where: str) -> TrainConfig:
+    """One point of the grid as a resolved configuration; errors name the point."""
+    sets = {k[4:]: v for k, v in chosen.items() if k.startswith("set.")}
+    options = {k: v for k, v in chosen.items() if not k.startswith("set.")}
+    model = options.pop("model")
+    options["runs_dir"] = runs_dir
+    if data_dir is not None:
+        options.setdefault("data_dir", data_dir)
+    try:
+        return cfgmod.resolve(model, registry, options=options, sets=sets)
+    except UsageError as exc:
+        shown = clip(model) if isinstance(model, str) else short(model)
+        raise UsageError(f"{where}: {shown} {short(options, 200)}: {exc}") from None
+
+
+def cell_key(cfg: TrainConfig, recipe: str) -> str:
+    """A stable id of what the cell computes (paths and device do not change results)."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in ("runs_dir", "data_dir", "device")}
+    if d.get("lr_schedule") == "constant":
+        del d["lr_schedule"]  # added later: at its default it leaves existing keys unchanged
+    text = json.dumps([recipe, d], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -1,0 +1,150 @@
+"""The bundled executor `local`: the cells in worker processes on this machine, one thread
+each. Stopping goes through one Event the workers watch: on Ctrl-C or SIGTERM the sweep sets
+it, the running cells save themselves as interrupted, and no worker starts another cell."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import Any
+
+from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
+from rnnlab.events import CellUpdate, EventSink
+from rnnlab.signals import request_stop, stop_requested
+from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
+
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
+ORPHAN_GRACE_S = 5.0  # s an orphaned worker has to save its run before it exits
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class LocalExecutor(ExecutorPlugin):
+    """The bundled executor `local` (entry point in rnnlab.executors)."""
+
+    summary = "Worker processes on this machine (--jobs of them, one thread each)."
+
+    def run(self, request: ExecutorRequest) -> None:
+        run_local(request)
+
+
+def run_local(request: ExecutorRequest) -> None:
+    """Run the cells in `request.jobs` worker processes, one BLAS/torch thread each (also for
+    jobs=1, so that results do not depend on the number of jobs)."""
+    context = multiprocessing.get_context("spawn")
+    queue: Any = None
+    stop: Any = None
+    pool: ProcessPoolExecutor | None = None
+    futures: dict[Future, SweepCell] = {}
+    with one_thread_each():  # inherited by the spawned workers
+        try:
+            queue = context.Queue()  # progress from the workers; no manager process to outlive
+            stop = context.Event()
+            pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=context,
+                                       initializer=_worker_init, initargs=(queue, stop))
+            for cell in request.cells:
+                futures[pool.submit(_worker, cell.task)] = cell
+            _collect(futures, queue, request)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
+            # they save themselves as interrupted and the next sweep resumes them.
+            if stop is not None:
+                stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if queue is not None:
+                queue.close()
+
+
+@contextmanager
+def one_thread_each() -> Iterator[None]:
+    """Within the block, the thread variables of BLAS libraries are 1; they come back after
+    it, however it ends."""
+    saved = {v: os.environ.get(v) for v in THREAD_VARIABLES}
+    try:
+        os.environ.update({v: "1" for v in THREAD_VARIABLES})
+        yield
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+
+
+def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequest) -> None:
+    """Wait for the cells, passing their progress on."""
+    waiting = set(futures)
+    while waiting:
+        done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+        _drain(queue, futures, request.emit)
+        for future in done:
+            cell = futures[future]
+            try:
+                result = future.result()
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # the worker itself died
+                result = worker_failed(exc)
+            request.done(cell, result)
+
+
+def _drain(queue: Any, futures: dict[Future, SweepCell], emit: EventSink) -> None:
+    """Pass on the progress of the cells still running."""
+    running = {c.index for f, c in futures.items() if not f.done()}
+    while True:
+        try:
+            update: CellUpdate = queue.get_nowait()
+        except Exception:
+            return
+        if update.index in running:
+            emit(update)
+
+
+# ---------------------------------------------------------------------------------------------
+# in a worker process
+
+_progress: Any = None  # the worker's end of the progress queue (set by _worker_init)
+_stop: Any = None  # the sweep's stop Event (set by _worker_init)
+
+
+def _worker_init(queue: Any, stop: Any) -> None:
+    """Workers leave Ctrl-C to the sweep (an interrupt inside multiprocessing's own locks can
+    deadlock the pool); the sweep sets `stop`, which stops a run between two batches. A
+    worker never outlives its sweep: if the sweep dies (even by kill -9), the worker stops
+    its run as after SIGTERM (the run is saved as interrupted) and exits."""
+    global _progress, _stop
+    _progress, _stop = queue, stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, request_stop)
+    threading.Thread(target=_watch, args=(os.getppid(), stop), daemon=True).start()
+
+
+def _watch(parent: int, stop: Any) -> None:
+    """Ask the running cell to stop once the sweep sets `stop` or dies."""
+    while os.getppid() == parent:
+        if stop.wait(ORPHAN_CHECK_S):
+            request_stop()  # again each time: a cell that starts meanwhile stops too
+            time.sleep(ORPHAN_CHECK_S)
+    request_stop()  # the running cell saves itself at the next batch
+    time.sleep(ORPHAN_GRACE_S)
+    os._exit(1)
+
+
+def _worker(task: CellTask) -> dict[str, Any]:
+    stopped = {"status": "queued", "info": ""}  # the next sweep runs or resumes it
+    if _stop.is_set() or stop_requested():  # the sweep is stopping: start nothing new
+        return stopped
+    try:
+        return run_cell(task, _progress.put)
+    except KeyboardInterrupt:  # asked to stop: the run saved itself as interrupted
+        return stopped  # (a result, not an exception: the pool shuts down cleanly)

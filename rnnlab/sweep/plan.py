@@ -1,0 +1,116 @@
+"""What of a sweep is left to run: each cell marked by what the run store holds, and claimed
+before it runs so that two sweeps of one grid split the cells between them."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from rnnlab import locks
+from rnnlab.errors import RnnlabError
+from rnnlab.events import EventSink
+from rnnlab.locks import FileLock, Locked, describe
+from rnnlab.runs import Run, RunStore
+from rnnlab.sweep.grid import Cell, Sweep, primary_value
+
+CLAIM_POLL_S = 1.0  # how often a sweep looks whether another sweep let go of a cell
+
+
+def plan(sweep: Sweep, *, rerun_failed: bool = False, force: bool = False) -> None:
+    """Mark each cell by what the run store already holds: completed cells are skipped,
+    interrupted (or abandoned) ones resumed, failed ones rerun only with rerun_failed, all
+    with force. Each cell is checked again when it is claimed (see `Claims.take`)."""
+    sweep.rerun_failed, sweep.force = rerun_failed, force
+    sweep.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    mark(sweep, sweep.cells, first=True)
+
+
+def mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
+    """Set the state of `cells` from the latest run of each in the store."""
+    latest: dict[str, Run] = {}
+    for run in RunStore(sweep.runs_dir):
+        summary = run.summary
+        if summary.get("sweep") == sweep.id and summary.get("cell"):
+            latest[summary["cell"]] = run  # runs are listed oldest first
+    for cell in cells:
+        run = latest.get(cell.key)
+        if run is None:
+            continue
+        summary = run.summary
+        if sweep.force and (first or summary.get("started_at", "") < sweep.started_at):
+            continue  # --force: only runs made since this sweep started count
+        status = run.state()
+        cell.run_id = run.id
+        if status == "completed":
+            cell.state, cell.test = "skipped", primary_value(summary.get("test"), cell.metric)
+        elif status in ("interrupted", "abandoned", "running"):
+            cell.resume = str(run.dir)
+        elif status == "failed" and not sweep.rerun_failed:
+            cell.state = "failed"
+            cell.info = str(summary.get("reason", "failed"))
+
+
+class Claims:
+    """Which sweep process runs which cell. A cell is claimed by a lock in the run store
+    (RUNS_DIR/.claims/) held while it runs, so two sweeps of one grid, on one machine or on
+    several sharing the store, split the cells instead of running each twice; a claim dies
+    with its sweep, and a cell claimed by a sweep that died is taken over."""
+
+    def __init__(self, sweep: Sweep, emit: EventSink) -> None:
+        self.sweep, self.emit = sweep, emit
+        self.folder = Path(sweep.runs_dir) / ".claims"
+        self.held: dict[int, FileLock] = {}
+
+    def path(self, cell: Cell) -> Path:
+        sweep = hashlib.sha1(self.sweep.id.encode()).hexdigest()[:10]
+        return self.folder / f"{sweep}-{cell.key}.lock"
+
+    def take(self, cells: list[Cell]) -> list[Cell]:
+        """Claim what can be claimed; check the store again for those (another sweep may have
+        run them meanwhile) and return the ones that still need running here."""
+        if not cells:
+            return []
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RnnlabError(f"cannot create '{self.folder}' ({exc.strerror or exc})") from None
+        claimed = []
+        for cell in cells:
+            lock = FileLock(self.path(cell), f"cell '{cell.label}' of sweep {self.sweep.id}")
+            try:
+                lock.acquire()
+            except Locked as exc:
+                cell.state, cell.info = "elsewhere", f"run by {describe(exc.holder)}"
+                self.emit(cell.update())
+                continue
+            self.held[cell.index] = lock
+            claimed.append(cell)
+        for cell in claimed:
+            cell.resume = ""
+        mark(self.sweep, claimed)
+        for cell in claimed:
+            if cell.state != "queued":
+                self.release(cell)
+                self.emit(cell.update())
+        return [c for c in claimed if c.state == "queued"]
+
+    def wait(self, cells: list[Cell]) -> None:
+        """Wait until another sweep lets go of at least one of `cells`."""
+        while True:
+            free = [c for c in cells if locks.holder(self.path(c)) is None]
+            if free:
+                for cell in free:
+                    cell.state, cell.info = "queued", ""
+                return
+            time.sleep(CLAIM_POLL_S)
+
+    def release(self, cell: Cell) -> None:
+        lock = self.held.pop(cell.index, None)
+        if lock is not None:
+            lock.release()
+
+    def release_all(self) -> None:
+        for lock in self.held.values():
+            lock.release()
+        self.held.clear()
