@@ -1,6 +1,6 @@
 """Run configuration: one dataclass, merged from defaults, the model's recipe, a YAML file and
-the command line, in that order (later wins). Plugin settings (`--set key=value`) are checked
-against what the model and dataset plugins declare; unknown keys are an error."""
+the command line, in that order (later wins). The type of each option is read from the
+dataclass. Plugin settings (`--set key=value`) live in rnnlab.settings (re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from rnnlab import limits
 from rnnlab.errors import UsageError
 from rnnlab.files import dump_yaml, load_yaml, short
+from rnnlab.settings import PREFIXES as PREFIXES
+from rnnlab.settings import parse_sets as parse_sets
+from rnnlab.settings import plugin_settings as plugin_settings
+from rnnlab.settings import resolve_settings as resolve_settings
 
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("sgd", "adam")
@@ -49,15 +54,20 @@ class TrainConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-# The Python type each field accepts (None allowed where the default type says so).
+
+
+def _accepts(hint: Any) -> tuple[type, bool]:
+    """What a field's annotation accepts, and whether it may be None: `int | None` ->
+    (int, True), `dict[str, Any]` -> (dict, False)."""
+    if get_origin(hint) in (Union, UnionType):
+        (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return get_origin(hint) or hint, True
+    return get_origin(hint) or hint, False
+
+
+# The Python type each field accepts, read from the dataclass annotations.
 TYPES: dict[str, tuple[type, bool]] = {
-    "model": (str, False), "data": (str, False), "L": (int, True), "epochs": (int, False),
-    "updates": (int, True), "batch_size": (int, False), "lr": (float, False),
-    "momentum": (float, False), "optimizer": (str, False), "clip_grad": (float, True),
-    "shuffle": (bool, False), "lr_schedule": (str, False), "hidden": (int, False),
-    "seed": (int, False), "device": (str, False), "early_stop": (float, True),
-    "data_dir": (str, False), "runs_dir": (str, False), "settings": (dict, False),
-}
+    name: _accepts(hint) for name, hint in get_type_hints(TrainConfig).items()}
 
 
 def coerce(key: str, value: Any, where: str = "") -> Any:
@@ -86,6 +96,16 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
         except OverflowError:  # YAML reads 0xfff... (any length) as an int
             raise UsageError(f"{prefix}'{key}' is too large: {short(value)}") from None
     return float(value) if kind is float else value
+
+
+def parse_early_stop(text: str) -> float | str:
+    """`--early-stop NUM|off`: a number, or 'off' (never stop early; coerce() makes it None)."""
+    if text.lower() == "off":
+        return "off"
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--early-stop expects a number or 'off', got '{text}'") from None
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:
@@ -147,79 +167,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
             raise UsageError(f"{path}: unknown key {short(key)} (expected one of: {known}, set)")
         out[name] = coerce(name, value, str(path))
     return out
-
-
-def parse_sets(pairs: list[str]) -> dict[str, str]:
-    """`--set key=value` pairs as a dict."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects KEY=VALUE, got '{pair}'")
-        out[key.strip()] = value.strip()
-    return out
-
-
-PREFIXES = {"model": "model", "dataset": "data", "report": "report"}
-
-
-def resolve_settings(
-    given: dict[str, Any], declared: list[tuple[str, dict[str, Any]]]
-) -> dict[str, Any]:
-    """Defaults of every declared setting, overridden by `given`; unknown keys are an error.
-
-    `declared` is a list of (plugin label, settings dict) pairs, e.g. ("model 'alarmwork'", ...).
-    A key may be qualified by its plugin's kind: `model.KEY`, `data.KEY` (or `dataset.KEY`).
-    A key that two plugins declare must be: it is then stored qualified, one value for each.
-    """
-    owners: dict[str, list[tuple[str, str, Any]]] = {}
-    for label, settings in declared:
-        kind = label.split(" ", 1)[0]
-        for key, setting in settings.items():
-            owners.setdefault(key, []).append((label, PREFIXES.get(kind, kind), setting))
-    slots: dict[str, Any] = {}  # stored key -> Setting
-    for key, found in owners.items():
-        if len(found) == 1:
-            slots[key] = found[0][2]
-        else:
-            slots.update({f"{prefix}.{key}": setting for _, prefix, setting in found})
-    out = {key: setting.default for key, setting in slots.items()}
-    for key, raw in given.items():
-        slot = _slot(str(key), owners, slots)
-        if slot is None:
-            if key in owners:
-                labels = " and ".join(label for label, _, _ in owners[key])
-                forms = " or ".join(f"--set {prefix}.{key}=..." for _, prefix, _ in owners[key])
-                raise UsageError(f"setting '{key}' is declared by {labels}; say which: {forms}")
-            labels = " and ".join(label for label, _ in declared)
-            keys = ", ".join(sorted(slots)) or "none"
-            raise UsageError(f"unknown setting {short(key)} for {labels} (known: {keys})")
-        out[slot] = slots[slot].parse(key, raw)
-    return out
-
-
-def _slot(key: str, owners: dict[str, list[tuple[str, str, Any]]],
-          slots: dict[str, Any]) -> str | None:
-    """Where a given setting key is stored: itself, or the form its plugins share."""
-    if key in slots:
-        return key
-    prefix, dot, plain = key.partition(".")
-    prefix = "data" if prefix == "dataset" else prefix
-    if not dot:
-        return None
-    if f"{prefix}.{plain}" in slots:
-        return f"{prefix}.{plain}"
-    if plain in slots and any(p == prefix for _, p, _ in owners.get(plain, [])):
-        return plain
-    return None
-
-
-def plugin_settings(settings: dict[str, Any], kind: str,
-                    declared: dict[str, Any]) -> dict[str, Any]:
-    """The settings one plugin sees (its own, by their plain names) from a run's settings."""
-    prefix = PREFIXES.get(kind, kind)
-    return {key: settings.get(f"{prefix}.{key}", settings.get(key, setting.default))
-            for key, setting in declared.items()}
 
 
 def merge(*layers: dict[str, Any]) -> TrainConfig:

@@ -1,11 +1,19 @@
-"""Configuration: merge order, YAML errors, --set checking, --print-config."""
+"""Configuration: merge order, YAML errors, --set checking, --print-config, types and help
+defaults read from the dataclass."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
+import pytest
 import yaml
+from typer.testing import CliRunner
 
 from rnnlab import registry as plugin_registry
-from rnnlab.config import TrainConfig, resolve
+from rnnlab.cli import app
+from rnnlab.config import TYPES, TrainConfig, parse_early_stop, resolve
+from rnnlab.errors import UsageError
 
 
 def test_defaults_are_the_homework_recipe():
@@ -81,3 +89,33 @@ def test_set_errors(workdir, cli, examples_installed):
     result = cli("train", "gru", "--set", "layers=two")
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: setting 'layers' expects int, got 'two'"
+
+
+def test_option_types_come_from_the_dataclass_annotations():
+    assert TYPES["L"] == (int, True) and TYPES["epochs"] == (int, False)
+    assert TYPES["lr"] == (float, False) and TYPES["early_stop"] == (float, True)
+    assert TYPES["shuffle"] == (bool, False) and TYPES["settings"] == (dict, False)
+    assert list(TYPES) == [f.name for f in dataclasses.fields(TrainConfig)]
+    assert parse_early_stop("OFF") == "off" and parse_early_stop("99.5") == 99.5
+    with pytest.raises(UsageError, match="--early-stop expects a number or 'off', got 'x'"):
+        parse_early_stop("x")
+
+
+def test_train_help_shows_the_dataclass_defaults():
+    """The help's '[50]'s are TrainConfig's: change a default and the help follows."""
+    result = CliRunner().invoke(app, ["train", "--help"], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    helps = {}
+    for line in result.output.splitlines():
+        match = re.match(r"\s+(--[\w-]+)(?: / --[\w-]+)?(?: <\w+>)?\s+(.*)", line)
+        if match:
+            helps[match.group(1)] = match.group(2)
+    defaults = TrainConfig()
+    options = {"--L": "L", "--epochs": "epochs", "--batch-size": "batch_size", "--lr": "lr",
+               "--momentum": "momentum", "--optimizer": "optimizer", "--shuffle": "shuffle",
+               "--lr-schedule": "lr_schedule", "--hidden": "hidden", "--seed": "seed",
+               "--device": "device", "--data-dir": "data_dir", "--runs-dir": "runs_dir"}
+    for option, key in options.items():
+        value = getattr(defaults, key)
+        shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+        assert re.findall(r"\[([^\]]+)\]", helps[option]) == [shown], (option, helps[option])

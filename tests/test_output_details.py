@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,10 @@ from rich.console import Console
 
 import rnnlab
 from rnnlab import Column, ReportResult, UsageError
-from rnnlab.errors import Terminated, interrupt_code
-from rnnlab.events import CellUpdate, EpochDone, RunStarted
-from rnnlab.runner import RunInterrupted
+from rnnlab.errors import RunInterrupted, Terminated, interrupt_code
+from rnnlab.events import CellUpdate
 from rnnlab.runs import RunStore
-from rnnlab.sweep import QueueSink, epoch_info
-from rnnlab.ui import render_report, run_summary_table, simple_table
+from rnnlab.ui import cell_info, render_report, run_summary_table, simple_table
 from rnnlab_plugins.adding_task import Adding
 from rnnlab_plugins.image_pickles import Images
 
@@ -121,21 +120,45 @@ def test_image_runs_get_a_column_of_their_metric(workdir, cli):
 
 # -- 3. the sweep's progress line and closing table come from the data --------------------------
 
-def test_progress_line_shows_the_primary_metric_as_its_dataset_declares_it():
-    event = EpochDone(3, 50, {"epoch": 3, "train_loss": 0.1, "dev_accuracy": 61.25,
-                              "dev_zero_accuracy": 40.0, "dev_mse": 0.2})
-    assert epoch_info(event, "accuracy", ("accuracy",)) == "epoch 3/50, dev accuracy 61.2%"
-    assert epoch_info(event, "mse") == "epoch 3/50, dev mse 0.2"
-    assert epoch_info(event) == "epoch 3/50"  # no primary metric known
-    updates = EpochDone(1, 1, {"updates": 10, "train_loss": 0.5}, updates_total=20)
-    assert epoch_info(updates, "mse") == "update 10/20"  # no dev split: nothing to show
-    sent: list[CellUpdate] = []
-    sink = QueueSink(sent.append, 4, "lstm L=10 seed 0")
-    sink(RunStarted("r1", Path("runs/r1"), {"data": "adding"}, ("accuracy", "zero_accuracy")))
-    sink(event)
-    assert sent == [CellUpdate(4, "lstm L=10 seed 0", "running", "run r1"),
-                    CellUpdate(4, "lstm L=10 seed 0", "running",
-                               "epoch 3/50, dev accuracy 61.2%")]
+def test_progress_words_show_the_primary_metric_as_its_dataset_declares_it():
+    started = CellUpdate(4, "lstm L=10 seed 0", "running", run_id="r1", metric="accuracy",
+                         percentages=("accuracy", "zero_accuracy"))
+    assert cell_info(started) == "run r1"  # before its first epoch
+    epoch = replace(started, epoch=3, epochs=50, dev=61.25)
+    assert cell_info(epoch) == "epoch 3/50, dev accuracy 61.2%"
+    assert cell_info(replace(epoch, metric="mse", dev=0.2, percentages=())) == (
+        "epoch 3/50, dev mse 0.2")
+    assert cell_info(replace(epoch, metric="", dev=None)) == "epoch 3/50"  # no primary metric
+    assert cell_info(replace(epoch, dev=None)) == "epoch 3/50"  # no dev value yet
+    updates = CellUpdate(0, "autoenc-lite images seed 0", "running", run_id="r2", epoch=1,
+                         epochs=1, updates=300, updates_total=1000, metric="mse")
+    assert cell_info(updates) == "update 300/1000"  # no dev split: nothing to show
+    assert cell_info(replace(updates, dev=0.01234)) == "update 300/1000, dev mse 0.01234"
+    done = replace(started, state="done", test=99.44)
+    assert cell_info(done) == "test accuracy 99.4%"
+    assert cell_info(replace(done, state="skipped", metric="mse", test=0.012345,
+                             percentages=())) == "test mse 0.01235"
+    assert cell_info(replace(done, test=None, info="completed")) == "completed"
+    assert cell_info(CellUpdate(1, "lstm L=10 seed 1", "failed", "RuntimeError: boom",
+                                run_id="r3", metric="accuracy", test=12.0)) == (
+        "RuntimeError: boom")
+    assert cell_info(CellUpdate(2, "lstm L=10 seed 2", "elsewhere", "run by pid 7 on h")) == (
+        "run by pid 7 on h")
+    assert cell_info(CellUpdate(3, "lstm L=10 seed 3", "queued")) == ""
+
+
+def test_sweep_json_prints_one_object_per_cell_update_then_the_totals(workdir, cli):
+    Path("img.yaml").write_text("name: js\nmodel: autoenc-lite\nupdates: 5\nseeds: 2\n")
+    result = cli("sweep", "img.yaml", "--json")
+    assert result.exit_code == 0, result.stderr
+    *cells, totals = [json.loads(line) for line in result.stdout.splitlines()]
+    assert totals == {"event": "sweep", "id": "js", "runs": 2, "completed": 2, "failed": 0,
+                      "wall_time_s": totals["wall_time_s"], "failures": []}
+    assert all(set(c) == {"event", *CellUpdate.__dataclass_fields__} for c in cells)
+    assert {c["event"] for c in cells} == {"cell"}
+    done = [c for c in cells if c["state"] == "done"]
+    assert sorted(c["index"] for c in done) == [0, 1]
+    assert all(c["metric"] == "mse" and isinstance(c["test"], float) for c in done)
 
 
 def test_an_image_sweep_ends_with_its_datasets_report(workdir, cli):

@@ -1,0 +1,115 @@
+"""The `rnnlab` command line: thin Typer commands over the Python API; ui renders.
+
+    common.py   the consoles, --debug, the one error path, the registry and its warnings
+    params.py   list options (--L 10,50) and the training defaults shown in help
+    train.py    train (and --resume)           data.py     gen-data
+    runs.py     runs, eval                     report.py   report
+    sweep.py    sweep                          plugins.py  plugins [NAME]
+    authors.py  new-plugin, gradcheck
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from rnnlab.cli import authors, data, plugins, report, runs, sweep, train
+from rnnlab.cli.common import err, error_line, handles_errors, one_line, out, state
+from rnnlab.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RnnlabError, interrupt_code
+
+__all__ = ["app", "handles_errors", "main", "state"]
+
+app = typer.Typer(
+    name="rnnlab",
+    help="A lab bench for recurrent networks under the hood: generate data, train models "
+    "written from scratch next to PyTorch's, and report the comparisons.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from rnnlab import __version__
+
+        out.print(f"rnnlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show tracebacks instead of one-line errors (also RNNLAB_DEBUG=1); "
+                        "accepted anywhere on the command line.")
+    ] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    if debug:
+        state["debug"] = True
+
+
+app.command("plugins")(plugins.plugins_cmd)
+app.command("gen-data")(data.gen_data_cmd)
+app.command("train")(train.train_cmd)
+app.command("eval")(runs.eval_cmd)
+app.command("report")(report.report_cmd)
+app.command("sweep")(sweep.sweep_cmd)
+app.command("new-plugin")(authors.new_plugin_cmd)
+app.command("gradcheck")(authors.gradcheck_cmd)
+app.command("runs")(runs.runs_cmd)
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def take_debug(argv: list[str]) -> list[str]:
+    """`argv` without `--debug`, which may come anywhere (`rnnlab report X --debug`, as the
+    errors suggest), not only before the command; it sets state["debug"]. Arguments after
+    `--` are left as they are."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" in argv[:end]:
+        state["debug"] = True
+    return [a for a in argv[:end] if a != "--debug"] + argv[end:]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Exit codes follow rnnlab.errors: 0 success, 1 the work
+    failed, 2 a command-line mistake (one line on stderr), 130/143 interrupted.
+
+    Runs use one CPU thread unless OMP_NUM_THREADS says otherwise: the models are small, and
+    the same seed then gives the same numbers on machines with any number of cores."""
+    for variable in THREAD_VARIABLES:  # before torch or NumPy load their thread pools
+        os.environ.setdefault(variable, os.environ.get("OMP_NUM_THREADS", "1"))
+    argv = take_debug(list(sys.argv[1:] if argv is None else argv))
+    try:
+        code = app(args=argv, prog_name="rnnlab", standalone_mode=False)
+    except RnnlabError as exc:  # an option value refused while parsing (--L 10,x)
+        if state["debug"]:
+            raise
+        line, code = error_line(exc)
+        err.print(line, markup=False, soft_wrap=True)
+        sys.exit(code)
+    except typer.Abort as exc:  # Click's form of Ctrl-C (with --debug, or while parsing)
+        cause = exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            err.print(one_line(getattr(cause, "message", "interrupted")), markup=False,
+                      soft_wrap=True)
+            sys.exit(interrupt_code(cause))
+        err.print("aborted")
+        sys.exit(EXIT_FAILED)
+    except typer.TyperException as exc:  # parse errors: bad option, missing argument, ...
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            out.print(message, markup=False, highlight=False)
+            sys.exit(EXIT_OK)
+        context = getattr(exc, "ctx", None)
+        hint = f" (see: {context.command_path} --help)" if context is not None else ""
+        err.print(f"error: {one_line(message)}{hint}", markup=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,60 @@
+"""Option types and help text shared by the commands: comma-separated lists (`--L 10,50`,
+`--model a,b`, each option also repeatable) and the training defaults shown in help, read
+from TrainConfig so that they cannot drift from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from rnnlab.config import TrainConfig
+from rnnlab.errors import UsageError
+
+DEFAULTS = TrainConfig()
+
+
+class Integers:
+    """A Typer parser: '10,50' -> [10, 50]; anything else is a UsageError naming `option`."""
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+
+    def __call__(self, text: str) -> list[int]:
+        values = []
+        for part in str(text).split(","):
+            try:
+                values.append(int(part))
+            except ValueError:
+                raise UsageError(f"{self.option} expects integers, got '{part}'") from None
+        return values
+
+
+def names(text: str) -> list[str]:
+    """A Typer parser: 'a, b,' -> ['a', 'b']."""
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def joined(values: list[list[Any]] | None) -> list[Any]:
+    """Every use of a repeated list option as one list: --L 10,50 --L 70 -> [10, 50, 70]."""
+    return [value for group in values or [] for value in group]
+
+
+def integers(option: str, help: str) -> Any:
+    """A repeatable option of comma-separated integers; its value is a list (empty if not
+    given)."""
+    return typer.Option(option, parser=Integers(option), callback=joined, help=help)
+
+
+def name_list(option: str, help: str) -> Any:
+    """A repeatable option of comma-separated names; its value is a list (empty if not
+    given)."""
+    return typer.Option(option, parser=names, callback=joined, help=help)
+
+
+def default(key: str) -> str:
+    """A training option's default for help text: '[50]', '[0.01]', '[no]'."""
+    value = getattr(DEFAULTS, key)
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    return f"[{value}]"

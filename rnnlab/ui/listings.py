@@ -1,0 +1,129 @@
+"""What the commands list, from the plain rows they collect: plugins and what one declares,
+the run store, a run's result and evaluation, a gradient check, a new plugin's files."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from rnnlab.ui.tables import run_summary_table, simple_table
+from rnnlab.ui.text import fmt_metric, label, one_line
+
+
+def lines(console: Console, texts: Iterable[Any], *, soft_wrap: bool = False) -> None:
+    """Each text on a line of its own, taken literally, control characters escaped."""
+    for text in texts:
+        console.print(one_line(text), markup=False, soft_wrap=soft_wrap)
+
+
+def block(console: Console, text: str) -> None:
+    """A block of text as it is (e.g. a YAML configuration), never read as markup."""
+    console.print(text.rstrip(), markup=False, soft_wrap=True)
+
+
+def status_text(row: dict[str, Any]) -> str:
+    """'ok', 'failed: reason', 'disabled: excluded by RNNLAB_PLUGINS', plus any warnings."""
+    text = row["status"] + (f": {row['error']}" if row["error"] else "")
+    return "; ".join([text, *(f"warning: {w}" for w in row["warnings"])])
+
+
+def plugins(console: Console, rows: list[dict[str, Any]]) -> None:
+    """The installed plugins: kind, name, distribution, version, status, summary."""
+    cells = [[r["kind"], r["name"], r["distribution"], r["version"], status_text(r),
+              r["summary"]] for r in rows]
+    console.print(simple_table("rnnlab plugins",
+                               ["kind", "name", "distribution", "version", "status", "summary"],
+                               cells))
+
+
+def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
+    """Each plugin's status and summary, its recipe, what a dataset declares, and a table of
+    its settings."""
+    for d in details:
+        console.print(one_line(f"{d['kind']} {d['name']} ({d['distribution']} {d['version']}): "
+                               f"{status_text(d)}"), markup=False, soft_wrap=True)
+        if d["summary"]:
+            console.print(one_line(d["summary"]), markup=False, soft_wrap=True)
+        if d.get("recipe"):
+            console.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
+                          markup=False)
+        for key, value in d.get("declares", {}).items():
+            if value not in ("", None, [], {}):
+                console.print(one_line(f"{key}: {value}"), markup=False, soft_wrap=True)
+        rows = [[key, str(st["default"]), "|".join(map(str, st["choices"])) or "-", st["help"]]
+                for key, st in d.get("settings", {}).items()]
+        if rows:
+            console.print(simple_table("settings (--set KEY=VALUE)",
+                                       ["key", "default", "choices", "meaning"], rows))
+
+
+def runs(console: Console, runs_dir: str, rows: list[dict[str, Any]],
+         percentages: dict[str, Collection[str]]) -> None:
+    """The run store, one row per run; `percentages` by dataset name."""
+    def test(r: dict[str, Any]) -> str:
+        if r["test"] is None:
+            return r.get("reason", "-")
+        shown = fmt_metric(r["metric"], r["test"], percentages.get(str(r["data"]), ()))
+        return f"{shown} {r['metric']}"
+
+    cells = [[r["id"], str(r["model"] or "-"), str(r["data"] or "-"),
+              str(r["L"] if r["L"] else "-"), str("-" if r["seed"] is None else r["seed"]),
+              r["status"], test(r)] for r in rows]
+    console.print(simple_table(f"runs in {runs_dir}",
+                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
+
+
+def run_result(console: Console, run_id: str, summary: dict[str, Any], quiet: bool,
+               percentages: Collection[str] = (), baselines: dict[str, str] | None = None
+               ) -> None:
+    """How a run ended: its summary table, or with `quiet` one line 'ID STATUS test KEY VALUE'."""
+    if quiet:
+        key = summary.get("primary_metric", "")
+        value = summary.get("test", {}).get(key)
+        console.print(one_line(f"{run_id} {summary.get('status')} test {key} "
+                               f"{fmt_metric(key, value, percentages)}"), markup=False)
+    else:
+        console.print(run_summary_table(run_id, summary, percentages, baselines))
+
+
+def evaluation(console: Console, run_id: str, results: dict[str, dict[str, Any]],
+               percentages: Collection[str] = (), baselines: dict[str, str] | None = None
+               ) -> None:
+    """A run's re-evaluated metrics, one row per split and metric."""
+    rows = [[split, label(k, baselines), fmt_metric(k, v, percentages)]
+            for split, metrics in results.items() for k, v in metrics.items()]
+    console.print(simple_table(f"run {run_id}", ["split", "metric", "value"], rows))
+
+
+def gradcheck(console: Console, model: str, case: dict[str, int], rows: list[dict[str, Any]],
+              fd_tolerance: float, reference_tolerance: float) -> None:
+    """A gradient check (`case`: its L, batch and hidden), one row per form and parameter,
+    then how many passed."""
+    def rel(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1e}"
+
+    cells = [[r["form"], r["parameter"], "x".join(map(str, r["shape"])),
+              rel(r["fd_max_rel"]), rel(r["autograd_max_rel"]),
+              "pass" if r["ok"] else "FAIL"] for r in rows]
+    title = (f"gradcheck {model}: L={case['L']}, batch {case['batch']}, hidden {case['hidden']}, "
+             "float64")
+    console.print(simple_table(title, ["form", "param", "shape", "rel err vs FD", "vs autograd",
+                                       "result"], cells))
+    passed = sum(bool(r["ok"]) for r in rows)
+    console.print(f"{passed}/{len(rows)} passed (relative error < {fd_tolerance:g} vs finite "
+                  f"differences, < {reference_tolerance:g} vs autograd)")
+
+
+def new_plugin(console: Console, kind: str, name: str, root: Path, files: list[Any],
+               next_steps: list[str]) -> None:
+    """What `rnnlab new-plugin` made, and what to do next."""
+    console.print(one_line(f"created {kind} plugin '{name}' in {root}:"), markup=False,
+                  soft_wrap=True)
+    for path in files:
+        console.print(f"  {one_line(str(root / path))}", markup=False, soft_wrap=True)
+    console.print("next steps:", markup=False)
+    for line in next_steps:
+        console.print(f"  {one_line(line)}", markup=False, soft_wrap=True)

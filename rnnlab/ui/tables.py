@@ -1,0 +1,110 @@
+"""Tables: plain-text cells (never markup), a run's summary, and reports in four formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Collection
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rnnlab.contracts import ReportResult
+from rnnlab.ui.text import fmt_metric, label, one_line, printable
+
+
+def cell(value: Any, newlines: bool = False) -> Text:
+    """Table text taken literally: rich reads `[...]` in a plain string as markup (so
+    'lstm [adding]' would print as 'lstm'); a Text is never parsed."""
+    return Text(printable(value, newlines=newlines))
+
+
+def simple_table(title: str, headers: list[str], rows: list[list[str]],
+                 multiline: bool = False) -> Table:
+    """A table whose title, headers and cells are plain text (never markup), control
+    characters escaped (also newlines, unless the cells are `multiline` by design, as in
+    report tables)."""
+    table = Table(title=cell(title))
+    for i, header in enumerate(headers):
+        table.add_column(cell(header), no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*(cell(value, newlines=multiline) for value in row))
+    return table
+
+
+def run_summary_table(run_id: str, summary: dict[str, Any], percentages: Collection[str] = (),
+                      baselines: dict[str, str] | None = None) -> Table:
+    """How a run ended: status, length, times, and its dev and test metrics."""
+    table = Table(title=cell(f"run {run_id}"), show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("status", cell(summary.get("status")))
+    if summary.get("reason"):
+        table.add_row("reason", cell(summary["reason"]))
+    for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
+        if key in summary:
+            table.add_row(cell(label(key)), cell(fmt_metric(key, summary[key])))
+    for split in ("dev", "test"):
+        for key, value in (summary.get(split) or {}).items():
+            table.add_row(cell(f"{split} {label(key, baselines)}"),
+                          cell(fmt_metric(key, value, percentages)))
+    return table
+
+
+def render_report(result: ReportResult, fmt: str) -> str | Table:
+    """A report as a rich Table ('table') or as markdown, csv or json text."""
+    headers = [printable(c.header) for c in result.columns]
+    cells = [[printable(c.cell(row), newlines=True) for c in result.columns]
+             for row in result.rows]
+    if fmt == "json":
+        return json.dumps({"title": result.title, "rows": result.rows, "notes": result.notes,
+                           "files": [str(f) for f in result.files]}, indent=2, default=_plain_value)
+    if fmt == "csv":
+        keys: list[str] = []
+        for row in result.rows:
+            keys += [k for k in row if k not in keys]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
+                         for row in result.rows)
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "markdown":
+        lines = [f"**{result.title}**", "", "| " + " | ".join(headers) + " |",
+                 "|" + "|".join("---" for _ in headers) + "|"]
+        lines += ["| " + " | ".join(c.replace("\n", "<br>") for c in row) + " |" for row in cells]
+        lines += ["", *map(printable, result.notes)] if result.notes else []
+        return "\n".join(lines)
+    return simple_table(result.title, headers, cells, multiline=True)
+
+
+def show_report(console: Console, result: ReportResult, fmt: str) -> None:
+    """A report on `console`: the table (with its notes) or the text of `fmt`, then the
+    files it made."""
+    if result.columns:
+        rendered = render_report(result, fmt)
+        if isinstance(rendered, str):
+            print(rendered, file=console.file)
+        else:
+            console.print(rendered)
+            for note in result.notes:
+                console.print(one_line(note), markup=False)
+    for path in result.files:
+        console.print(one_line(str(path)), markup=False)
+
+
+def _plain_value(value: Any) -> Any:
+    """JSON for what a report's rows may hold besides plain values: NumPy scalars as numbers
+    (their `item()`), anything else as text."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            plain = item()
+        except (TypeError, ValueError):
+            return str(value)
+        if isinstance(plain, (int, float, bool, str)):
+            return plain
+    return str(value)
