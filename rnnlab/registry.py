@@ -1,5 +1,5 @@
-"""The plugin registry: list plugins cheaply, load them lazily, check their contract, isolate
-failures.
+"""The plugin registry: list plugins cheaply, load them lazily, check their contract
+(rnnlab.plugin_checks), isolate failures.
 
 Rules (documented in docs/plugins.md):
 - Plugins of the `rnnlab` distribution itself (the bundled ones) are always loaded.
@@ -16,40 +16,28 @@ Rules (documented in docs/plugins.md):
 
 from __future__ import annotations
 
-import difflib
-import functools
-import inspect
 import os
 import re
-import types
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from rnnlab.contracts import (
-    DatasetPlugin,
-    ExecutorPlugin,
-    ModelPlugin,
-    Plugin,
-    ReportPlugin,
-    Setting,
-    Timing,
-)
 from rnnlab.errors import PluginError, RnnlabError, UsageError
+from rnnlab.plugin_checks import (  # noqa: F401  (BASES ... check: importable from here too)
+    BASES,
+    DATA_KINDS,
+    GUARDED,
+    LEGACY_PRIMARY_METRIC,
+    REQUIRED,
+    check,
+    check_implemented,
+    did_you_mean,
+    guard,
+)
 
 GROUPS = {"model": "rnnlab.models", "dataset": "rnnlab.datasets", "report": "rnnlab.reports",
           "executor": "rnnlab.executors"}
-BASES: dict[str, type[Plugin]] = {"model": ModelPlugin, "dataset": DatasetPlugin,
-                                  "report": ReportPlugin, "executor": ExecutorPlugin}
-REQUIRED = {"model": ("build",), "dataset": ("load", "metrics"), "report": ("build",),
-            "executor": ("run",)}
-GUARDED = {"model": ("build",), "dataset": ("load", "metrics", "generate", "example"),
-           "report": ("build",), "executor": ("run",)}
 BUNDLED = "rnnlab"
-DATA_KINDS = ("sequence", "image")
-# The primary metric a dataset had when the contract gave it a default; a dataset that
-# declares none still gets it, with a deprecation warning.
-LEGACY_PRIMARY_METRIC = "accuracy"
 
 
 def normalize(dist: str) -> str:
@@ -188,13 +176,11 @@ class Registry:
             raise UsageError(f"{kind} '{name}' is installed ({matches[0].dist}) but excluded by "
                              f"RNNLAB_PLUGINS={os.environ.get('RNNLAB_PLUGINS', '')}; add "
                              f"{normalize(matches[0].dist)} to it to use it")
-        message = f"unknown {kind} '{name}'"
-        close = difflib.get_close_matches(name, self.names(kind), n=1)
-        if close:
-            message += f"; did you mean '{close[0]}'?"
-        elif self.names(kind):
-            message += f" (available: {', '.join(self.names(kind))})"
-        raise UsageError(message)
+        names = self.names(kind)
+        hint = did_you_mean(name, names)
+        if not hint and names:
+            hint = f" (available: {', '.join(names)})"
+        raise UsageError(f"unknown {kind} '{name}'{hint}")
 
     def load(self, info: PluginInfo) -> Any:
         """Import the plugin and check its contract; failures are kept on `info`, not raised."""
@@ -202,11 +188,11 @@ class Registry:
             try:
                 obj = info.entry_point.load()
                 if isinstance(obj, type):
-                    _check_implemented(info.kind, obj)
+                    check_implemented(info.kind, obj)
                     obj = obj()
                 info.warnings = check(info.kind, obj)
                 obj.name = info.name
-                _guard(info, obj)
+                guard(info.kind, info.label, obj)
                 info.obj = obj
             except Exception as exc:  # a broken plugin must never break the CLI
                 info.error = exc
@@ -247,128 +233,6 @@ class Registry:
                 return info.name
         raise UsageError(f"no installed dataset is the default for {kind} data; name one "
                          "with --data")
-
-
-# ---------------------------------------------------------------------------------------------
-# the contract checks
-
-
-def _check_implemented(kind: str, cls: type) -> None:
-    """A plugin class must implement its kind's required methods (not inherit them empty)."""
-    missing = sorted(getattr(cls, "__abstractmethods__", ()) or ())
-    if missing:
-        raise PluginError(f"{cls.__name__} does not implement "
-                          f"{', '.join(m + '()' for m in missing)}, which a {kind} plugin must")
-
-
-def _known(kind: str) -> set[str]:
-    """The public attributes a plugin of `kind` may define."""
-    return {n for n in dir(BASES[kind]) if not n.startswith("_")}
-
-
-def check(kind: str, obj: Any) -> list[str]:
-    """Check a loaded plugin against its contract; raise PluginError with the reason, return
-    warnings (unknown public attributes, deprecated forms). Duck-typed plugins (not
-    subclasses of the base) get the base class's defaults bound to them."""
-    from rnnlab import config
-
-    base = BASES[kind]
-    missing = [attr for attr in REQUIRED[kind] if not callable(getattr(obj, attr, None))]
-    if missing:
-        raise PluginError(f"not a {kind} plugin: missing {', '.join(m + '()' for m in missing)}")
-    found: list[str] = []
-    if not isinstance(obj, base):
-        for attr in _known(kind):
-            if hasattr(obj, attr):
-                continue
-            value = inspect.getattr_static(base, attr)
-            if isinstance(value, types.FunctionType):
-                setattr(obj, attr, types.MethodType(value, obj))
-            else:
-                setattr(obj, attr, getattr(base, attr))
-    if not isinstance(obj.summary, str):
-        raise PluginError(f"summary must be a string, not {type(obj.summary).__name__}")
-    settings = obj.settings
-    if not isinstance(settings, dict) or not all(
-            isinstance(k, str) and isinstance(v, Setting) for k, v in settings.items()):
-        raise PluginError("settings must map names to rnnlab.Setting")
-    for key in settings:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise PluginError(f"setting name '{key}' is not an identifier")
-    if kind == "model":
-        recipe = obj.recipe
-        if not isinstance(recipe, dict):
-            raise PluginError("recipe must be a mapping of training option: value")
-        for key, value in recipe.items():
-            if key not in config.FIELDS or key in ("model", "settings"):
-                close = difflib.get_close_matches(str(key), list(config.FIELDS), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise PluginError(f"recipe key '{key}' is not a training option{hint}")
-            try:
-                config.coerce(key, value, "recipe")
-            except UsageError as exc:
-                raise PluginError(str(exc)) from None
-        if obj.timing is not None and not isinstance(obj.timing, Timing):
-            if not isinstance(obj.timing, tuple) or len(obj.timing) not in (3, 4):
-                raise PluginError("timing must be an rnnlab.Timing")
-            obj.timing = Timing(*obj.timing)
-            found.append("timing as a tuple is deprecated; declare rnnlab.Timing(setting, "
-                         "slow, fast, shared)")
-        if obj.timing is not None and obj.timing.setting not in settings:
-            raise PluginError(f"timing compares setting '{obj.timing.setting}', which the "
-                              "model does not declare")
-        for variant in obj.gradcheck:
-            unknown = set(variant) - set(settings)
-            if unknown:
-                raise PluginError(f"gradcheck variant {variant} sets unknown setting(s) "
-                                  f"{', '.join(sorted(unknown))}")
-    if kind == "dataset" and obj.kind not in DATA_KINDS:
-        raise PluginError(f"kind '{obj.kind}' is not a data kind (expected "
-                          f"{' or '.join(DATA_KINDS)})")
-    if kind in ("model", "dataset"):
-        shadowing = sorted(set(settings) & set(config.FIELDS))
-        if shadowing:
-            found.append(f"setting(s) {', '.join(shadowing)} share a name with training "
-                         "options (--set KEY sets the setting, --KEY the option)")
-    if kind == "dataset" and not obj.primary_metric:  # written before it had to be declared
-        obj.primary_metric = LEGACY_PRIMARY_METRIC
-        found.append(f"declares no primary_metric; '{LEGACY_PRIMARY_METRIC}' (the old default) "
-                     "is assumed: declare primary_metric")
-    known = _known(kind) | {"name"}
-    for attr in sorted(vars(type(obj)).keys() | vars(obj).keys()):
-        if attr.startswith("_") or attr in known:
-            continue
-        value = getattr(obj, attr, None)
-        close = difflib.get_close_matches(attr, sorted(known), n=1, cutoff=0.75)
-        if close:
-            found.append(f"unknown attribute '{attr}'; did you mean '{close[0]}'?")
-        elif not callable(value) and not isinstance(value, property):
-            found.append(f"unknown attribute '{attr}' (rnnlab does not use it)")
-    return found
-
-
-def _guard(info: PluginInfo, obj: Any) -> None:
-    """Re-raise unexpected exceptions from the plugin's contract methods as PluginError
-    naming the plugin and its distribution."""
-    for attr in GUARDED[info.kind]:
-        method = getattr(obj, attr, None)
-        if callable(method):
-            setattr(obj, attr, _guarded(info, attr, method))
-
-
-def _guarded(info: PluginInfo, attr: str, method: Any) -> Any:
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except RnnlabError:
-            raise
-        except Exception as exc:
-            text = " ".join(str(exc).split())
-            raise PluginError(f"{info.label} failed in {attr}(): {type(exc).__name__}"
-                              + (f": {text}" if text else "")) from exc
-
-    return call
 
 
 _default: Registry | None = None

@@ -25,9 +25,9 @@ def machine(monkeypatch):
     """A machine of 16 GB (8 GB available) with 2 cores, whatever runs the tests, and a user
     who raised the limit to half of it."""
     monkeypatch.setenv("RNNLAB_MEMORY_LIMIT", "8")
-    monkeypatch.setattr(limits, "physical_memory", lambda: 16 * 10**9)
-    monkeypatch.setattr(limits, "available_memory", lambda: 8 * 10**9)
-    monkeypatch.setattr(limits, "cpu_count", lambda: 2)
+    monkeypatch.setattr(limits.machine, "physical_memory", lambda: 16 * 10**9)
+    monkeypatch.setattr(limits.machine, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(limits.machine, "cpu_count", lambda: 2)
 
 
 def tree(root: Path) -> set[str]:
@@ -151,9 +151,9 @@ def test_a_sweep_file_names_itself(workdir, cli, machine):
 
 @pytest.fixture
 def small_machine(monkeypatch):
-    monkeypatch.setattr(limits, "physical_memory", lambda: 4 * 10**9)
-    monkeypatch.setattr(limits, "available_memory", lambda: 2 * 10**9)
-    monkeypatch.setattr(limits, "cpu_count", lambda: 1)
+    monkeypatch.setattr(limits.machine, "physical_memory", lambda: 4 * 10**9)
+    monkeypatch.setattr(limits.machine, "available_memory", lambda: 2 * 10**9)
+    monkeypatch.setattr(limits.machine, "cpu_count", lambda: 1)
 
 
 @pytest.mark.parametrize("model", ["alarmwork", "lstm", "simple-rnn", "autoenc-lite"])
@@ -219,7 +219,7 @@ def test_formats():
 def test_by_default_a_command_plans_on_2_gb_and_the_variable_is_checked(workdir, cli,
                                                                         monkeypatch):
     monkeypatch.delenv("RNNLAB_MEMORY_LIMIT", raising=False)
-    monkeypatch.setattr(limits, "physical_memory", lambda: 64 * 10**9)
+    monkeypatch.setattr(limits.machine, "physical_memory", lambda: 64 * 10**9)
     result = cli("gen-data", "--n-train", "3000000")
     assert result.exit_code == 2
     line = result.stderr.strip()

@@ -192,7 +192,10 @@ def test_loader_limits(loader: type) -> None:
         parse_yaml("[" * 100_000 + "]" * 100_000, loader)
     with pytest.raises(yaml.YAMLError, match="nested more than"):
         parse_yaml("[" * 101 + "]" * 101, loader)
-    assert parse_yaml("[" * 100 + "]" * 100, loader) is not None
+    deepest: list = []
+    for _ in range(99):
+        deepest = [deepest]
+    assert parse_yaml("[" * 100 + "]" * 100, loader) == deepest  # 100 levels: the limit
     with pytest.raises(yaml.YAMLError, match="duplicate key 'b'") as info:
         parse_yaml("a:\n  b: 1\n  c: 2\n  b: 3\n", loader)
     assert info.value.problem_mark.line == 3
