@@ -1,5 +1,6 @@
-"""AlarmworkNet's hand-written BPTT against torch autograd, checkpointing, and the gradcheck
-command."""
+"""AlarmworkNet's hand-written BPTT: the fast one (bptt.py) against the plain one
+(bptt_plain.py), both against torch autograd, checkpointing, the learner's update and the
+gradcheck command."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 import rnnlab
 from rnnlab import NumpyOptimizer
+from rnnlab_plugins.alarmwork import bptt, bptt_plain
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
 from rnnlab_plugins.alarmwork.net import AlarmworkNet
 
@@ -31,49 +33,94 @@ def autograd_gradients(net, x, t):
                          for k, p in net.named_parameters()}
 
 
+def random_params(rng, D, P, M):
+    """float64 weights large enough for tanh to bend (and saturate here and there)."""
+    return {"w_in1": rng.normal(size=(P, D)), "w_rec1": rng.normal(size=(P, P)) / np.sqrt(P),
+            "b_in1": 0.1 * rng.normal(size=P), "w_in2": rng.normal(size=(P, D)),
+            "w_rec2": rng.normal(size=(P, P)) / np.sqrt(P), "b_in2": 0.1 * rng.normal(size=P),
+            "w_out": rng.normal(size=(M, P)), "b_out": 0.1 * rng.normal(size=M)}
+
+
+def assert_same_gradients(grads, ref, rel):
+    assert set(grads) == set(ref) == set(bptt.NAMES)
+    for name, g in ref.items():
+        scale = max(np.abs(g).max(), 1e-300)
+        assert np.abs(grads[name] - g).max() <= rel * scale, name
+
+
 CASES = [(L, B, D, P, M) for L in (1, 2, 3, 10, 101)
          for (B, D, P, M) in ((1, 2, 5, 1), (4, 1, 3, 2), (7, 3, 6, 1))]
 
 
+@pytest.mark.parametrize("K", [0, 1, 2, 3, 8])
 @pytest.mark.parametrize("L,B,D,P,M", CASES)
-def test_bptt_gradients_equal_autograd(L, B, D, P, M):
-    net, learner = pair(D, P, M, seed=L + B)
-    rng = np.random.default_rng(L)
+def test_fast_bptt_equals_the_plain_one(L, B, D, P, M, K):
+    """All of bptt.py's tricks (Layer_rec2 first, fused rows, the paired hold rule, workspaces,
+    checkpointing every K steps; K = 0: none) against the step-by-step equations."""
+    rng = np.random.default_rng([L, B, K])
+    params = random_params(rng, D, P, M)
     x, t = rng.normal(size=(B, L, D)), rng.normal(size=(B, M))
-    loss_ref, ref = autograd_gradients(net, x, t)
+    learner = BPTTLearner(params, NumpyOptimizer(), checkpoint_every=K)
     loss, grads = learner.loss_and_gradients(x, t)
+    loss_ref, ref = bptt_plain.loss_and_gradients(params, x, t)
     assert loss == pytest.approx(loss_ref, rel=1e-12)
-    for name, g in ref.items():
-        scale = max(np.abs(g).max(), 1e-30)
-        assert np.abs(grads[name] - g).max() / scale < 1e-8, name
+    assert_same_gradients(grads, ref, rel=1e-12)
 
 
-@pytest.mark.parametrize("L", [1, 2, 7, 50])
-@pytest.mark.parametrize("K", [1, 2, 3, 8])
-def test_checkpointing_gives_the_same_gradients(L, K):
-    _, full = pair(2, 5, 1, seed=L)
-    _, ckpt = pair(2, 5, 1, seed=L, checkpoint_every=K)
-    rng = np.random.default_rng(K)
-    x, t = rng.normal(size=(3, L, 2)), rng.normal(size=(3, 1))
-    loss_a, a = full.loss_and_gradients(x, t)
-    loss_b, b = ckpt.loss_and_gradients(x, t)
-    assert loss_a == loss_b
-    for name in a:
-        np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-15)
+@pytest.mark.parametrize("L,B", [(1, 1), (2, 3), (7, 4), (10, 1)])
+def test_plain_and_fast_bptt_equal_autograd(L, B):
+    """The one comparison with torch: autograd through net.py, the module training uses with
+    impl=autograd."""
+    net, learner = pair(2, 5, 2, seed=L + B)
+    rng = np.random.default_rng(L)
+    x, t = rng.normal(size=(B, L, 2)), rng.normal(size=(B, 2))
+    loss_ref, ref = autograd_gradients(net, x, t)
+    loss_plain, plain = bptt_plain.loss_and_gradients(learner.params, x, t)
+    loss_fast, fast = learner.loss_and_gradients(x, t)
+    assert loss_plain == pytest.approx(loss_ref, rel=1e-12)
+    assert loss_fast == pytest.approx(loss_ref, rel=1e-12)
+    assert_same_gradients(plain, ref, rel=1e-10)
+    assert_same_gradients(fast, ref, rel=1e-10)
 
 
 def test_a_forward_in_between_does_not_corrupt_the_backward():
-    net, learner = pair(2, 4, 1)
+    _, learner = pair(2, 4, 1)
     rng = np.random.default_rng(0)
     x, t = rng.normal(size=(3, 9, 2)), rng.normal(size=(3, 1))
-    from rnnlab_plugins.alarmwork import bptt
-
-    y, saved = bptt.forward(learner.params, x, learner.workspace)
-    bptt.forward(learner.params, x[:1, :4], learner.workspace)  # reuses the workspace arrays
+    w = learner.weights()
+    y, saved = bptt.forward(w, x, learner.workspace)
+    bptt.forward(w, x[:1, :4], learner.workspace)  # reuses the workspace arrays
     grads = bptt.backward(saved, 2 * (y - t) / y.size, learner.workspace)
-    _, ref = autograd_gradients(net, x, t)
-    for name in ref:
-        np.testing.assert_allclose(grads[name], ref[name], rtol=1e-10, atol=1e-14)
+    assert_same_gradients(grads, bptt_plain.loss_and_gradients(learner.params, x, t)[1],
+                          rel=1e-12)
+
+
+def test_checkpointing_recomputes_all_segments_but_the_last(monkeypatch):
+    starts = []
+    segment = bptt.forward_segment
+    monkeypatch.setattr(bptt, "forward_segment", lambda *a: starts.append(a[2]) or segment(*a))
+    _, learner = pair(2, 4, 1, checkpoint_every=3)
+    learner.loss_and_gradients(np.ones((2, 7, 2)), np.ones((2, 1)))
+    assert starts == [0, 3, 6, 3, 0]  # forward: segments 0-2, 3-5, 6; backward: 3-5, 0-2
+
+
+def test_weights_are_laid_out_once_per_update(monkeypatch):
+    built = []
+    of = bptt.Weights.of
+    monkeypatch.setattr(bptt.Weights, "of", lambda params: built.append(1) or of(params))
+    _, learner = pair(2, 4, 1)
+    x, t = np.ones((5, 6, 2)), np.ones((5, 1))
+    learner.loss_and_gradients(x, t)
+    learner.predict(x, chunk=2)  # three chunks, the same weights
+    assert len(built) == 1
+    learner.train_step(x, t)
+    y = learner.predict(x)
+    assert len(built) == 2
+    np.testing.assert_allclose(y, bptt_plain.forward(learner.params, x)[0], rtol=1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        learner.params["w_out"] += 1  # would leave the laid-out copy stale
+    learner.load_state_dict({**learner.state_dict(), "w_out": learner.params["w_out"] + 1})
+    assert not np.array_equal(learner.predict(x), y) and len(built) == 3
 
 
 def test_sgd_update_matches_torch_sgd_with_momentum():

@@ -13,17 +13,40 @@ from rnnlab import NumpyOptimized, NumpyOptimizer
 from rnnlab_plugins.alarmwork import bptt
 
 
+def writable(a: np.ndarray) -> np.ndarray:
+    """`a` made writable again, or a copy where it cannot be (e.g. unpickled from bytes)."""
+    try:
+        a.flags.writeable = True
+        return a
+    except ValueError:
+        return a.copy()
+
+
 class BPTTLearner(NumpyOptimized):
+    """`params` holds the named parameters (read-only: they change through `train_step` and
+    `load_state_dict` only, so the fused `bptt.Weights` built from them stay valid)."""
+
     def __init__(self, params: dict[str, np.ndarray], optimizer: NumpyOptimizer,
                  checkpoint_every: int = 0) -> None:
-        self.params = {name: np.array(params[name]) for name in bptt.NAMES}
+        self._set_params({name: np.array(params[name]) for name in bptt.NAMES})
         self.optimizer, self.checkpoint_every = optimizer, checkpoint_every
         self.workspace = bptt.Workspace()
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        for value in params.values():
+            value.flags.writeable = False
+        self.params, self._weights = params, None
+
+    def weights(self) -> bptt.Weights:
+        """The parameters as `bptt` lays them out, built once per update."""
+        if self._weights is None:
+            self._weights = bptt.Weights.of(self.params)
+        return self._weights
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray
                            ) -> tuple[float, dict[str, np.ndarray]]:
         """MSE loss of the batch and its gradient for every parameter."""
-        y, saved = bptt.forward(self.params, x, self.workspace, self.checkpoint_every)
+        y, saved = bptt.forward(self.weights(), x, self.workspace, self.checkpoint_every)
         error = y - t  # (B, M)
         loss = float(np.mean(error * error))
         grads = bptt.backward(saved, (2.0 / error.size) * error, self.workspace)
@@ -31,23 +54,25 @@ class BPTTLearner(NumpyOptimized):
 
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         loss, grads = self.loss_and_gradients(x, t)
-        self.optimizer.step(self.params, grads)
+        params = {name: writable(value) for name, value in self.params.items()}
+        self.optimizer.step(params, grads)  # in place
+        self._set_params(params)
         return loss
 
     def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
-        parts = [bptt.forward(self.params, x[i : i + chunk], bptt.Workspace())[0]
-                 for i in range(0, len(x), chunk)]
-        return np.concatenate(parts)
+        w, ws = self.weights(), bptt.Workspace()  # one workspace for all the chunks
+        return np.concatenate([bptt.forward(w, x[i : i + chunk], ws)[0]
+                               for i in range(0, len(x), chunk)])
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {name: value.copy() for name, value in self.params.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        for name in bptt.NAMES:
-            self.params[name] = np.array(state[name], dtype=self.params[name].dtype)
+        self._set_params({name: np.array(state[name], dtype=self.params[name].dtype)
+                          for name in bptt.NAMES})
 
     def double(self) -> BPTTLearner:
         """Switch to float64 (for gradient checks)."""
-        self.params = {k: v.astype(np.float64) for k, v in self.params.items()}
+        self._set_params({k: v.astype(np.float64) for k, v in self.params.items()})
         self.optimizer.load_state({})
         return self

@@ -1,13 +1,15 @@
 """AlarmworkNet: two recurrent tanh layers, one of them ticking every second step.
 
     z12[l] = z1[l-1] + z2[l-1]
-    z1[l]  = tanh(w_in1 x_l + w_rec1 z12[l] + b_in1)           every step
-    z2[l]  = tanh(w_in2 x_l + w_rec2 z2[l-1] + b_in2)          steps l = 1, 3, 5, ... (1-based)
-    z2[l]  = z2[l-1]                                           steps l = 2, 4, 6, ...
-    y      = tanh(w_out z1[L] + b_out)                         the last step only
+    z1[l]  = tanh(x_l w_in1ᵀ + z12[l] w_rec1ᵀ + b_in1)         every step
+    z2[l]  = tanh(x_l w_in2ᵀ + z2[l-1] w_rec2ᵀ + b_in2)        l = 0, 2, 4, ... (`ticks`)
+    z2[l]  = z2[l-1]                                           l = 1, 3, 5, ...: held
+    y      = tanh(z1[L-1] w_outᵀ + b_out)                      the last step only
 
-All states start at zero. Weights are Xavier-uniform (recurrent ones optionally orthogonal or
-the identity), biases zero, all written by hand.
+Notation as in `bptt_plain.py` (which maps it to Homework I's): rows, steps l = 0..L-1. All
+states start at zero. Weights are Xavier-uniform (recurrent ones optionally orthogonal or the
+identity), biases zero, all written by hand. Autograd differentiates this module
+(`impl=autograd`); `bptt.py` is the hand-written backward pass.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def recurrent(P: int, kind: str = "xavier") -> torch.Tensor:
 
 
 def ticks(step: int) -> bool:
-    """Whether Layer_rec2 works at 0-based step `step` (1-based steps 1, 3, 5, ...)."""
+    """Whether Layer_rec2 works at step `step`: every second step, starting from the first."""
     return step % 2 == 0
 
 
@@ -78,7 +80,7 @@ class AlarmworkNet(nn.Module):
         return torch.tanh(z1 @ self.w_out.T + self.b_out)  # (B, M)
 
     def layer_out_scalar(self, z1: torch.Tensor) -> torch.Tensor:
-        """a_j = sum_i w_out[j, i] * z1_i + b_out[j]; y_j = tanh(a_j): loops over j and i."""
+        """a_out_j = Σ_i w_out[j, i] z1_i + b_out[j]; y_j = tanh(a_out_j): loops over j, i."""
         M, P = self.w_out.shape
         outputs = []
         for j in range(M):
