@@ -3,10 +3,14 @@ fake installed distributions (real dist-info entry points on sys.path)."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
+import os
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -50,15 +54,20 @@ class Result:
             exit_code, stdout, stderr, exception)
 
 
-@pytest.fixture
-def cli():
-    """Run the CLI in-process, as the console script does: cli("train", "lstm", ...) ->
-    Result(exit_code, stdout, stderr, exception)."""
-
-    def invoke(*args: str) -> Result:
-        plugin_registry.reset()
-        out, err = io.StringIO(), io.StringIO()
-        code, exception = 0, None
+def invoke(*args: str) -> Result:
+    """Run the CLI in-process, as the console script does: invoke("train", "lstm", ...) ->
+    Result(exit_code, stdout, stderr, exception). Like the console script, which sets
+    OMP_NUM_THREADS before torch loads, torch computes on one thread unless OMP_NUM_THREADS
+    says otherwise (in this process torch may have loaded earlier, with its own default), so
+    that numbers from here and from a `python -m rnnlab` process compare exactly."""
+    plugin_registry.reset()
+    out, err = io.StringIO(), io.StringIO()
+    code, exception = 0, None
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
+    try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 main(list(args))
@@ -66,8 +75,15 @@ def cli():
                 code = exc.code if isinstance(exc.code, int) else 1
             except Exception as exc:  # only with --debug: the error is re-raised
                 code, exception = 1, exc
-        return Result(code, out.getvalue(), err.getvalue(), exception)
+    finally:
+        if torch is not None and threads is not None:
+            torch.set_num_threads(threads)
+    return Result(code, out.getvalue(), err.getvalue(), exception)
 
+
+@pytest.fixture(scope="session")
+def cli():
+    """The CLI in-process (see `invoke`); session-wide, so module fixtures may use it too."""
     return invoke
 
 
@@ -153,3 +169,92 @@ def examples_installed(examples_site, monkeypatch, request) -> Path:
     forget()
     request.addfinalizer(forget)
     return examples_site
+
+
+# -- a command-line process on a leash ------------------------------------------------------------
+
+class Leashed:
+    """`python -m rnnlab ARGS` that can print at most one line more than the test has read.
+
+    Its stdout is a pipe in packet mode (O_DIRECT) with room for one packet, and each print
+    is one write (rich flushes every print), so one packet: with one printed line unread,
+    its next print waits until the test reads on. When stdout is not a terminal, `train`
+    prints a line after each epoch, once the epoch's checkpoint is saved. So after the test
+    has read the line of epoch k and while it reads no further, the run gets no further
+    than printing the line of epoch k + 2 (that of k + 1 fills the pipe): it is still
+    running, and holding its run, however fast it trains and however slowly the test gets
+    to act. No sleeping, no timing. Linux only (packet-mode pipes, F_SETPIPE_SZ)."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        import fcntl
+
+        self.read_end, write_end = os.pipe2(os.O_DIRECT | os.O_CLOEXEC)
+        fcntl.fcntl(self.read_end, fcntl.F_SETPIPE_SZ, 1)  # rounded up to a page: 1 packet
+        self.lines: list[str] = []  # what it printed, as far as read
+        self._partial = ""
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        try:  # plain lines, even where FORCE_COLOR would make rich draw live progress
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rnnlab", *args], stdout=write_end,
+                stderr=subprocess.PIPE, text=True, cwd=cwd,
+                env={**os.environ, "TTY_COMPATIBLE": "0"})
+        finally:
+            os.close(write_end)
+        self.pid = self.process.pid
+
+    def _read(self, timeout: float | None) -> bool:
+        """Read one packet (waiting `timeout` s at most); False at the end of its output."""
+        import select
+
+        if not select.select([self.read_end], [], [], timeout)[0]:
+            return True
+        data = os.read(self.read_end, 1 << 16)  # a packet is a page at most
+        *complete, self._partial = (self._partial + self._decode(data, not data)).split("\n")
+        self.lines += complete
+        return bool(data)
+
+    def wait_for_line(self, prefix: str, timeout: float = 120) -> None:
+        """Read its output up to a line that starts with `prefix`, and read no further."""
+        deadline = time.monotonic() + timeout
+        seen = len(self.lines)
+        while not any(line.startswith(prefix) for line in self.lines[seen:]):
+            left = deadline - time.monotonic()
+            assert left > 0, f"no line {prefix!r} in time; it printed:\n" + "\n".join(self.lines)
+            if not self._read(min(left, 1.0)):
+                self.process.wait()
+                raise AssertionError(f"it ended before printing {prefix!r}:\n"
+                                     + "\n".join(self.lines) + self.process.stderr.read())
+
+    def finish(self, timeout: float = 120) -> tuple[str, str]:
+        """Let it run to its end: (stdout, stderr), all of both."""
+        deadline = time.monotonic() + timeout
+        while self._read(max(deadline - time.monotonic(), 0.01)):
+            assert time.monotonic() < deadline, "it did not end in time"
+        _, stderr = self.process.communicate(timeout=max(deadline - time.monotonic(), 1))
+        return "".join(line + "\n" for line in self.lines) + self._partial, stderr
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stderr.close()
+        if self.read_end >= 0:
+            os.close(self.read_end)
+            self.read_end = -1
+
+
+@pytest.fixture
+def leash():
+    """leash(args, cwd) -> Leashed (`python -m rnnlab ARGS` in `cwd`); whatever is still
+    running after the test is killed."""
+    if not hasattr(os, "O_DIRECT") or not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux's packet-mode pipes")
+    started: list[Leashed] = []
+
+    def start(args: list[str], cwd: Path) -> Leashed:
+        started.append(Leashed(args, cwd))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.close()

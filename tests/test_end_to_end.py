@@ -109,19 +109,39 @@ def test_baselines_recur_over_time_not_batch(model):
     assert not torch.allclose(net(flipped), together)
 
 
-@pytest.mark.parametrize("threads", [None, "2"])
-def test_the_command_line_runs_on_one_thread_unless_told(small_data, threads):
+@pytest.fixture(scope="module")
+def thread_runs(tmp_path_factory):
+    """`rnnlab train` in a process of its own with OMP_NUM_THREADS unset and with it 2, the
+    two started at once (a process's time is nearly all importing torch): for each case, its
+    exit code, its stderr and its run store."""
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    if threads:
-        env["OMP_NUM_THREADS"] = threads
-    done = subprocess.run([sys.executable, "-m", "rnnlab", "train", "lstm", "--L", "10",
-                           "--epochs", "1", "--quiet"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    run = RunStore("runs").list()[0]
+    root = tmp_path_factory.mktemp("threads")
+    rnnlab.gen_data("adding", lengths=[10], out=root / "datasets",
+                    sizes={"train": 20, "dev": 20, "test": 20})
+    started = {}
+    for threads in (None, "2"):
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+        if threads:
+            env["OMP_NUM_THREADS"] = threads
+        started[threads] = subprocess.Popen(
+            [sys.executable, "-m", "rnnlab", "train", "lstm", "--L", "10", "--epochs", "1",
+             "--quiet", "--runs-dir", f"runs-{threads}"],
+            env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for threads, process in started.items():
+        _, stderr = process.communicate(timeout=300)
+        done[threads] = (process.returncode, stderr, RunStore(root / f"runs-{threads}"))
+    return done
+
+
+@pytest.mark.parametrize("threads", [None, "2"])
+def test_the_command_line_runs_on_one_thread_unless_told(thread_runs, threads):
+    returncode, stderr, store = thread_runs[threads]
+    assert returncode == 0, stderr
+    run = store.list()[0]
     assert json.loads((run.dir / "provenance.json").read_text())["torch_threads"] == int(
         threads or 1)
 

@@ -40,11 +40,6 @@ def wait_for(condition, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
-def epochs_written(runs_dir: Path) -> int:
-    files = list(runs_dir.glob("*/metrics.jsonl"))
-    return len(files[0].read_text().splitlines()) if files else 0
-
-
 def snapshot(root: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(root.rglob("*"))}
@@ -52,37 +47,43 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
 
 # -- 1. one writer per run ----------------------------------------------------------------------
 
+# simple-rnn on 100 sequences of L=10 (5 batches an epoch), hidden 4: an epoch takes
+# milliseconds. Runs that a test stops are leashed (conftest.Leashed): they can get no more
+# than two epochs past the epoch line the test reads last, so a few epochs are plenty.
+SMALL = ["simple-rnn", "--L", "10", "--hidden", "4", "--early-stop", "off"]
+SMALL_DATA = {"train": 100, "dev": 20, "test": 20}
+
+
 def test_resume_of_a_run_another_process_writes_is_refused_then_taken_over_after_kill(
-        workdir):
-    rnnlab.gen_data("adding", lengths=[30], sizes={"train": 2000, "dev": 100, "test": 100})
-    trainer = start("train", "simple-rnn", "--L", "30", "--epochs", "40", "--early-stop", "off",
-                    "--quiet", cwd=workdir)
-    try:
-        wait_for(lambda: epochs_written(workdir / "runs") >= 1)
-        run = RunStore(workdir / "runs").list()[0]
-        refused = rnnlab_cli("train", "--resume", run.id, cwd=workdir)
-        assert refused.returncode == 1
-        assert refused.stderr.strip() == (
-            f"error: run {run.id} is being written by process {trainer.pid} (rnnlab train "
-            "simple-rnn --L 30 --epochs 40 --early-stop off --quiet); it can be resumed once "
-            "that process has ended")
-        listed = rnnlab_cli("runs", "--json", cwd=workdir)
-        assert json.loads(listed.stdout)[0]["status"] == "running"
-    finally:
-        trainer.kill()  # kill -9: no chance to record anything
-        trainer.wait()
+        workdir, cli, leash):
+    rnnlab.gen_data("adding", lengths=[10], sizes=SMALL_DATA)
+    args = ["train", *SMALL, "--epochs", "4"]
+    trainer = leash(args, workdir)
+    trainer.wait_for_line("epoch 1/")  # it holds the run, and gets no further than epoch 3
+    run = RunStore(workdir / "runs").list()[0]
+    refused = cli("train", "--resume", run.id)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        f"error: run {run.id} is being written by process {trainer.pid} (rnnlab train "
+        "simple-rnn --L 10 --hidden 4 --early-stop off --epochs 4); it can be resumed once "
+        "that process has ended")
+    listed = cli("runs", "--json")
+    assert json.loads(listed.stdout)[0]["status"] == "running"
+    trainer.process.kill()  # kill -9: no chance to record anything
+    trainer.process.wait()
     assert run.summary["status"] == "running"  # what the file says; the lock says otherwise
-    listed = rnnlab_cli("runs", "--json", cwd=workdir)
+    listed = cli("runs", "--json")
     assert json.loads(listed.stdout)[0]["status"] == "abandoned"
-    resumed = rnnlab_cli("train", "--resume", run.id, "--epochs", "2", cwd=workdir)
-    assert resumed.returncode == 2
+    resumed = cli("train", "--resume", run.id, "--epochs", "2")
+    assert resumed.exit_code == 2
     assert "drop --epochs" in resumed.stderr
-    resumed = rnnlab_cli("train", "--resume", run.id, "--quiet", cwd=workdir, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = cli("train", "--resume", run.id, "--quiet")
+    assert resumed.exit_code == 0, resumed.stderr
     assert (f"warning: run {run.id} was left locked by process {trainer.pid} (rnnlab train "
             "simple-rnn") in resumed.stdout  # shown even with --quiet
     assert "which has ended; taking it over" in resumed.stdout
-    assert [m["epoch"] for m in run.metrics] == list(range(1, 41))  # each epoch once
+    run = RunStore(workdir / "runs").list()[0]  # as the resume left it
+    assert [m["epoch"] for m in run.metrics] == [1, 2, 3, 4]  # each epoch once
     assert run.summary["status"] == "completed"
 
 
@@ -120,31 +121,35 @@ def test_a_report_counts_a_symlinked_or_copied_run_once_and_names_the_duplicate(
 # -- 2. resume and eval use exactly the data the run recorded ----------------------------------
 
 def test_resume_and_eval_from_elsewhere_use_the_recorded_files_and_never_generate(
-        workdir, tmp_path_factory):
-    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 1000, "dev": 100, "test": 100})
-    args = ["train", "simple-rnn", "--L", "10", "--epochs", "30", "--early-stop", "off",
-            "--quiet"]
-    trainer = start(*args, cwd=workdir)
-    wait_for(lambda: epochs_written(workdir / "runs") >= 2)
-    trainer.send_signal(signal.SIGINT)
-    trainer.communicate(timeout=60)
+        workdir, tmp_path_factory, cli, leash, monkeypatch):
+    rnnlab.gen_data("adding", lengths=[10], sizes=SMALL_DATA)
+    args = ["train", *SMALL, "--epochs", "5"]
+    trainer = leash(args, workdir)
+    trainer.wait_for_line("epoch 2/")  # it can get no further than epoch 4 now
+    trainer.process.send_signal(signal.SIGINT)
+    trainer.finish()
     run = RunStore(workdir / "runs").list()[0]
     assert run.summary["status"] == "interrupted"
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    resumed = rnnlab_cli("train", "--resume", str(run.dir), "--quiet", cwd=elsewhere)
-    assert resumed.returncode == 0, resumed.stderr
+    monkeypatch.chdir(elsewhere)
+    resumed = cli("train", "--resume", str(run.dir), "--quiet")
+    assert resumed.exit_code == 0, resumed.stderr
     assert list(elsewhere.iterdir()) == []  # no datasets/ generated here
-    whole = rnnlab_cli(*args, "--runs-dir", "whole", cwd=workdir)
-    assert whole.returncode == 0
+    monkeypatch.chdir(workdir)
+    whole = cli(*args, "--quiet", "--runs-dir", "whole")
+    assert whole.exit_code == 0, whole.stderr
     reference = RunStore(workdir / "whole").list()[0]
+    run = RunStore(workdir / "runs").list()[0]  # as the resume left it
     assert [{k: v for k, v in m.items() if k not in TIMINGS} for m in run.metrics] == \
         [{k: v for k, v in m.items() if k not in TIMINGS} for m in reference.metrics]
-    assert run.metrics[0]["updates"] == 50  # 1,000 sequences / 20, not the default 10,000
+    assert run.metrics[0]["updates"] == 5  # 100 sequences / 20, not the default 10,000
 
     # eval inside the run directory: the recorded files, nothing written but one metrics line
     before = {p.name for p in run.dir.iterdir()}
-    evaluated = rnnlab_cli("eval", ".", "--json", cwd=run.dir)
-    assert evaluated.returncode == 0, evaluated.stderr
+    monkeypatch.chdir(run.dir)
+    evaluated = cli("eval", ".", "--json")
+    monkeypatch.chdir(workdir)
+    assert evaluated.exit_code == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["test"] == run.summary["test"]
     assert {p.name for p in run.dir.iterdir()} == before
 
@@ -152,22 +157,24 @@ def test_resume_and_eval_from_elsewhere_use_the_recorded_files_and_never_generat
     moved = workdir / "moved"
     (workdir / "datasets").rename(moved)
     data_file = workdir / "datasets" / "adding" / "adding_problem_T=010_train.csv"
-    missing = rnnlab_cli("eval", run.id, cwd=workdir)
-    assert missing.returncode == 1
+    missing = cli("eval", run.id)
+    assert missing.exit_code == 1
     assert missing.stderr.strip() == (
         f"error: {data_file}: missing; run {run.id} was trained on it; if the data moved, "
         "point --data-dir at the copy")
     assert not (workdir / "datasets").exists()  # and nothing was generated
-    found = rnnlab_cli("eval", run.id, "--data-dir", "moved", "--json", cwd=workdir)
-    assert found.returncode == 0, found.stderr
+    found = cli("eval", run.id, "--data-dir", "moved", "--json")
+    assert found.exit_code == 0, found.stderr
     assert json.loads(found.stdout)["test"] == run.summary["test"]
 
     # changed data: refused, and the run is untouched
     changed = moved / "adding" / "adding_problem_T=010_test.csv"
-    changed.write_text(changed.read_text().replace("0.1", "0.2", 1))
+    text = changed.read_text()
+    changed.write_text(text.replace("0.1", "0.2", 1))
+    assert changed.read_text() != text
     before = snapshot(run.dir)
-    refused = rnnlab_cli("eval", run.id, "--data-dir", "moved", cwd=workdir)
-    assert refused.returncode == 1
+    refused = cli("eval", run.id, "--data-dir", "moved")
+    assert refused.exit_code == 1
     assert refused.stderr.strip().startswith(
         f"error: {changed.relative_to(workdir)}: differs from the test data run {run.id} was "
         "trained on (sha256 ")
@@ -274,8 +281,9 @@ def test_checkpoints_are_checked_against_the_model_before_anything_is_unpacked(s
         assert result.exit_code == 1
         assert result.stderr.startswith(f"error: {path}: {message}"), result.stderr
 
-    # a few MB of deflated zeros that would expand to 800 MB
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    # a few MB of deflated zeros that would expand to 800 MB (level 2: zlib's fast deflate,
+    # a third of the time of the default level, still over 200 to 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=2) as archive:
         for name, value in good.items():
             archive.writestr(f"{name}.npy", npy_header(value.shape, value.dtype.str)
                              + value.tobytes())
@@ -324,9 +332,11 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_kill_9_of_a_sweep_takes_its_workers_along_and_a_rerun_resumes(workdir):
-    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 2000, "dev": 100, "test": 100})
+    # a cell trains for over a second (30 epochs of 25 batches): its worker, which looks for
+    # its sweep every ORPHAN_CHECK_S = 0.5 s, finds it gone with the cell still under way
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 500, "dev": 20, "test": 20})
     Path("grid.yaml").write_text("name: k9\nmodel: [simple-rnn]\nL: [10]\nseeds: 4\n"
-                                 "epochs: 30\nearly_stop: off\n")
+                                 "epochs: 30\nhidden: 4\nearly_stop: off\n")
     sweep = start("sweep", "grid.yaml", "--jobs", "2", cwd=workdir)
     wait_for(lambda: any(len(p.read_text().splitlines()) >= 1
                          for p in (workdir / "runs").glob("*/metrics.jsonl")), timeout=120)
@@ -335,6 +345,8 @@ def test_kill_9_of_a_sweep_takes_its_workers_along_and_a_rerun_resumes(workdir):
     sweep.kill()
     sweep.wait()
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=15)
+    left = RunStore(workdir / "runs").list()
+    assert "interrupted" in [r.summary["status"] for r in left]  # saved for the rerun
     rerun = rnnlab_cli("sweep", "grid.yaml", "--jobs", "2", cwd=workdir, timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "sweep k9: 4/4 runs completed, 0 failed" in rerun.stdout
