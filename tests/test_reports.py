@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
@@ -67,3 +69,37 @@ def test_reconstructions_for_a_run_and_refusal_for_sequence_models(small_data, c
     seq = rnnlab.train("lstm", L=10, epochs=1)
     refused = cli("report", "reconstructions", seq.id)
     assert refused.exit_code == 2 and "is not an image auto-encoder" in refused.stderr
+
+
+def _hand_made(run_id: str, model: str, L: int, seed: int, accuracy: float, epochs: int,
+               seconds: float, zero: float) -> None:
+    """A completed adding-task run with just the config and summary the report reads."""
+    run = rnnlab.Run(Path("runs") / run_id)
+    run.dir.mkdir(parents=True)
+    run.write_config({"model": model, "data": "adding", "L": L, "seed": seed})
+    run.write_summary({"status": "completed", "model": model, "data": "adding", "L": L,
+                       "seed": seed, "primary_metric": "accuracy", "epochs": epochs,
+                       "train_time_s": seconds,
+                       "test": {"accuracy": accuracy, "zero_accuracy": zero}})
+
+
+def test_accuracy_plot_draws_the_table_rows(workdir):
+    from rnnlab_plugins.reports.accuracy_plot import per_epoch, series
+
+    _hand_made("r1", "lstm", 10, 0, 90.0, 10, 5.0, 30.0)
+    _hand_made("r2", "lstm", 10, 1, 80.0, 10, 7.0, 30.0)
+    _hand_made("r3", "lstm", 50, 0, 40.0, 50, 100.0, 35.0)
+    _hand_made("r4", "alarmwork", 50, 0, 99.0, 20, 10.0, 35.0)
+    result = rnnlab.report("accuracy", settings={"plot": "true"}, out_dir="pictures")
+    assert [p.name for p in result.files] == ["accuracy_vs_L.png", "epoch_time.png"]
+    for path in result.files:
+        assert path.parent == Path("pictures")
+        assert Image.open(path).size == (700, 420)
+    rows = {row["model"]: row for row in result.rows}
+    assert series(rows["lstm"], "acc_mean") == ([10, 50], [85.0, 40.0])
+    assert series(rows["lstm"], "acc_std")[1][0] == pytest.approx(7.0710678118654755)
+    assert per_epoch(rows["lstm"]) == ([10, 50], [0.6, 2.0])  # (5+7)/2 s over 10 epochs
+    assert per_epoch(rows["alarmwork"]) == ([50], [0.5])
+    assert series(rows["always 0 (baseline)"], "acc_mean") == ([10, 50], [30.0, 35.0])
+    plain = rnnlab.report("accuracy")  # without the setting: the table only
+    assert plain.files == [] and plain.rows == result.rows

@@ -28,6 +28,8 @@ def check_timing(settings: dict[str, Any]) -> None:
 
 class Accuracy(ReportPlugin):
     summary = "Model x L table of test accuracy (mean ± std over seeds, epochs, time, baseline)."
+    settings = {"plot": Setting(False, "also draw it: accuracy_vs_L.png and epoch_time.png "
+                                       "in the --out folder")}
 
     def build(self, request: ReportRequest) -> ReportResult:
         from rnnlab_plugins.reports.accuracy import accuracy_table

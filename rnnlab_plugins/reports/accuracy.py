@@ -215,7 +215,17 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     title = ("T" + metrics[0][1:].replace(" in %", " (%)") if len(metrics) == 1
              else "Test results")  # several metrics: the notes name them
     title += " by model" + (" and sequence length L" if lengths else "")
-    return ReportResult(title=title, columns=columns, rows=rows, notes=notes)
+    files = []
+    if request.settings.get("plot") and rows:
+        if not lengths:
+            notes.append("nothing to plot: the runs have no sequence length")
+        else:
+            from rnnlab_plugins.reports.accuracy_plot import accuracy_figure, epoch_time_figure
+
+            ylabel = metrics[0].replace(" in %", " (%)") if len(metrics) == 1 else "test result"
+            files = [accuracy_figure(rows, ylabel, request.out_dir),
+                     epoch_time_figure(rows, request.out_dir)]
+    return ReportResult(title=title, columns=columns, rows=rows, notes=notes, files=files)
 
 
 def _described(found: list[tuple[Any, dict[str, str], dict[str, Any]]],

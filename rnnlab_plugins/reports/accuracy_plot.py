@@ -1,0 +1,84 @@
+"""The accuracy table as two pictures (`rnnlab report accuracy --set plot=true`):
+
+- accuracy_vs_L.png: each row's mean test result over L (error bars: the std over seeds),
+  one line per model and recipe; baselines dashed, grey.
+- epoch_time.png: each row's mean training time per epoch over L (seconds, log scale).
+
+Both are drawn from the table's own rows, so a picture shows exactly what the table says.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from rnnlab import atomic_write
+
+
+def series(row: dict[str, Any], key: str) -> tuple[list[int], list[Any]]:
+    """The lengths at which a table row has a value `L{L}_{key}`, and those values."""
+    found = sorted(int(k[1:].split("_", 1)[0]) for k in row
+                   if k.startswith("L") and k[1:].split("_", 1)[0].isdigit()
+                   and k.endswith(f"_{key}"))
+    return found, [row[f"L{L}_{key}"] for L in found]
+
+
+def per_epoch(row: dict[str, Any]) -> tuple[list[int], list[float]]:
+    """The lengths at which a row has training times, and the mean seconds per epoch there."""
+    lengths, times = series(row, "train_time_s")
+    kept = [(L, t / row[f"L{L}_epochs"]) for L, t in zip(lengths, times, strict=True)
+            if row.get(f"L{L}_epochs")]
+    return [L for L, _ in kept], [t for _, t in kept]
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
+def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> Path:
+    figure = Figure(figsize=(7, 4.2), dpi=100)
+    axes = figure.subplots()
+    markers = "osD^v<>ph*"
+    lines = 0
+    for row in rows:
+        lengths, means = series(row, "acc_mean")
+        if not lengths:
+            continue
+        if row["model"].endswith("(baseline)"):
+            axes.plot(lengths, means, "--", color="0.5", linewidth=1.2, label=row["model"])
+            continue
+        stds = [row.get(f"L{L}_acc_std", 0.0) for L in lengths]
+        axes.errorbar(lengths, means, yerr=stds, marker=markers[lines % len(markers)],
+                      capsize=3, linewidth=1.5, markersize=5, label=row["model"])
+        lines += 1
+    axes.set_xlabel("sequence length L")
+    axes.set_ylabel(ylabel)
+    axes.set_title("Test result by sequence length (mean ± std over seeds)")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    return _save(figure, out_dir / "accuracy_vs_L.png")
+
+
+def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
+    figure = Figure(figsize=(7, 4.2), dpi=100)
+    axes = figure.subplots()
+    for i, row in enumerate(r for r in rows if not r["model"].endswith("(baseline)")):
+        lengths, seconds = per_epoch(row)
+        if lengths:
+            axes.plot(lengths, seconds, marker="osD^v<>ph*"[i % 10], linewidth=1.5,
+                      label=row["model"])
+    axes.set_yscale("log")
+    axes.set_xlabel("sequence length L")
+    axes.set_ylabel("training time per epoch (s)")
+    axes.set_title("Training time per epoch (mean over seeds)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    return _save(figure, out_dir / "epoch_time.png")
