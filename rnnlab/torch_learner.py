@@ -9,6 +9,7 @@ import torch
 
 from rnnlab.config import TrainConfig
 from rnnlab.errors import PluginError, UsageError
+from rnnlab.torch_optim import TorchOptimizer
 
 
 def pick_device(requested: str) -> torch.device:
@@ -26,19 +27,14 @@ class TorchLearner:
     def __init__(self, module: torch.nn.Module, config: TrainConfig, device: torch.device):
         self.module = module.to(device)
         self.device = device
-        if config.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(module.parameters(),
-                                                                     lr=config.lr)
-        else:
-            self.optimizer = torch.optim.SGD(module.parameters(), lr=config.lr,
-                                             momentum=config.momentum)
+        self.optimizer = TorchOptimizer(list(module.parameters()), config.optimizer, config.lr,
+                                        config.momentum)
         self.clip_grad = config.clip_grad
         self.loss_fn = torch.nn.MSELoss()
 
     def set_lr(self, lr: float) -> None:
         """The learning rate of the following updates (--lr-schedule)."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.optimizer.lr = lr
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         dtype = next(self.module.parameters()).dtype
@@ -61,7 +57,7 @@ class TorchLearner:
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         self.module.train()
         xb, tb = self._tensor(x), self._tensor(t)  # (B, ...), (B, M)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         y = self.module(xb)  # (B, M)
         if y.shape != tb.shape:
             raise PluginError(
@@ -84,17 +80,12 @@ class TorchLearner:
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
         """The optimizer's buffers (e.g. momentum) as flat arrays, for resuming."""
-        state = self.optimizer.state_dict()["state"]
-        return {f"{index}/{key}": torch.as_tensor(value).detach().cpu().numpy().copy()
-                for index, buffers in state.items() for key, value in buffers.items()}
+        return {name: value.detach().cpu().numpy().copy()
+                for name, value in self.optimizer.state_arrays().items()}
 
     def load_optimizer_state(self, flat: dict[str, np.ndarray]) -> None:
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for name, value in flat.items():
-            index, key = name.split("/", 1)
-            state.setdefault(int(index), {})[key] = torch.from_numpy(np.array(value))
-        groups = self.optimizer.state_dict()["param_groups"]
-        self.optimizer.load_state_dict({"state": state, "param_groups": groups})
+        self.optimizer.load_state_arrays({name: torch.from_numpy(np.array(value))
+                                          for name, value in flat.items()})
 
     def state_dict(self) -> dict[str, Any]:
         return {k: v.detach().cpu().numpy().copy() for k, v in self.module.state_dict().items()}
