@@ -137,9 +137,16 @@ def test_sgd_update_matches_torch_sgd_with_momentum():
                                    atol=1e-13)
 
 
-def test_training_with_bptt_matches_autograd_for_a_few_epochs(small_data):
-    runs = [rnnlab.train("alarmwork", L=10, epochs=3, early_stop=None, settings={"impl": impl})
-            for impl in ("bptt", "autograd")]
+@pytest.mark.parametrize("recipe", [
+    {},  # the homework recipe: SGD with momentum
+    {"optimizer": "adam", "lr": 0.003, "clip_grad": 0.5},
+    {"optimizer": "adam", "lr": 0.003, "lr_schedule": "cosine"},
+], ids=["sgd", "adam-clip", "adam-cosine"])
+def test_training_with_bptt_matches_autograd_for_a_few_epochs(small_data, recipe):
+    """The one whole-training comparison: both implementations, the same trajectory under
+    each optimizer option a learner must apply itself (momentum, Adam, clipping, a schedule)."""
+    runs = [rnnlab.train("alarmwork", L=10, epochs=3, early_stop=None, settings={"impl": impl},
+                         **recipe) for impl in ("bptt", "autograd")]
     bptt_metrics, autograd_metrics = (r.metrics for r in runs)
     for a, b in zip(bptt_metrics, autograd_metrics, strict=True):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
