@@ -115,6 +115,8 @@ def _drain(queue: Any, futures: dict[Future, SweepCell], emit: EventSink) -> Non
 
 _progress: Any = None  # the worker's end of the progress queue (set by _worker_init)
 _stop: Any = None  # the sweep's stop Event (set by _worker_init)
+_idle = threading.Event()  # set while the worker runs no cell
+_idle.set()
 
 
 def _worker_init(queue: Any, stop: Any) -> None:
@@ -136,7 +138,7 @@ def _watch(parent: int, stop: Any) -> None:
             request_stop()  # again each time: a cell that starts meanwhile stops too
             time.sleep(ORPHAN_CHECK_S)
     request_stop()  # the running cell saves itself at the next batch
-    time.sleep(ORPHAN_GRACE_S)
+    _idle.wait(ORPHAN_GRACE_S)  # ... and the worker exits once it has, or after the grace
     os._exit(1)
 
 
@@ -144,7 +146,10 @@ def _worker(task: CellTask) -> dict[str, Any]:
     stopped = {"status": "queued", "info": ""}  # the next sweep runs or resumes it
     if _stop.is_set() or stop_requested():  # the sweep is stopping: start nothing new
         return stopped
+    _idle.clear()
     try:
         return run_cell(task, _progress.put)
     except KeyboardInterrupt:  # asked to stop: the run saved itself as interrupted
         return stopped  # (a result, not an exception: the pool shuts down cleanly)
+    finally:
+        _idle.set()
