@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 
 from rnnlab import atomic_write
 
@@ -76,6 +77,8 @@ def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
             axes.plot(lengths, seconds, marker="osD^v<>ph*"[i % 10], linewidth=1.5,
                       label=row["model"])
     axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    axes.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     axes.set_xlabel("sequence length L")
     axes.set_ylabel("training time per epoch (s)")
     axes.set_title("Training time per epoch (mean over seeds)")
