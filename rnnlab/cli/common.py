@@ -13,19 +13,13 @@ from rich.console import Console
 
 from rnnlab import registry as plugin_registry
 from rnnlab.errors import EXIT_FAILED, RnnlabError, interrupt_code
+from rnnlab.ui.text import one_line
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 state = {"debug": os.environ.get("RNNLAB_DEBUG", "") not in ("", "0")}
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def one_line(text: str) -> str:
-    """A message on one line, control characters escaped (it may quote a hostile file)."""
-    from rnnlab.ui.text import one_line as joined
-
-    return joined(text)
 
 
 def warn(message: str) -> None:
