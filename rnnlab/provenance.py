@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rnnlab import numerics
 from rnnlab.config import TrainConfig
 from rnnlab.contracts import Data
 from rnnlab.errors import DataError, RnnlabError
@@ -79,6 +80,7 @@ def provenance(cfg: TrainConfig, registry: Registry, device: str,
         "platform": platform.platform(),
         "device": device,
         "torch_threads": torch.get_num_threads(),
+        "blas_environment": numerics.recorded(),
         "git_commit": commit,
         "command": sys.argv,
         "data_source": data_source,

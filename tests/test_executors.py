@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import rnnlab
-from rnnlab import ExecutorPlugin, ExecutorRequest, SweepCell, sweep
+from rnnlab import ExecutorPlugin, ExecutorRequest, SweepCell, numerics, sweep
 from rnnlab import registry as plugin_registry
 from rnnlab.events import ignore
 from rnnlab.runs import RunStore
@@ -127,7 +127,9 @@ def test_ctrl_c_while_the_local_executor_starts_leaves_nothing_changed(tmp_path,
                                                                         where):
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    before = {v: os.environ.get(v) for v in local.THREAD_VARIABLES}
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    watched = (*numerics.THREAD_VARIABLES, "OPENBLAS_CORETYPE")
+    before = {v: os.environ.get(v) for v in watched}
     request = local_request(tmp_path)
     if where == "queue":
         monkeypatch.setattr(multiprocessing.get_context("spawn"), "Queue", interrupt)
@@ -138,7 +140,7 @@ def test_ctrl_c_while_the_local_executor_starts_leaves_nothing_changed(tmp_path,
     with pytest.raises(KeyboardInterrupt) as caught:
         local.LocalExecutor().run(request)
     assert caught.type is KeyboardInterrupt  # not an UnboundLocalError from the clean-up
-    assert {v: os.environ.get(v) for v in local.THREAD_VARIABLES} == before
+    assert {v: os.environ.get(v) for v in watched} == before
 
 
 def test_a_worker_told_to_stop_starts_no_cell(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from rnnlab import numerics
 from rnnlab.cli import authors, data, plugins, report, runs, sweep, train
 from rnnlab.cli.common import err, error_line, handles_errors, one_line, out, state
 from rnnlab.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RnnlabError, interrupt_code
@@ -65,9 +66,6 @@ app.command("new-plugin")(authors.new_plugin_cmd)
 app.command("gradcheck")(authors.gradcheck_cmd)
 app.command("runs")(runs.runs_cmd)
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def take_debug(argv: list[str]) -> list[str]:
     """`argv` without `--debug`, which may come anywhere (`rnnlab report X --debug`, as the
     errors suggest), not only before the command; it sets state["debug"]. Arguments after
@@ -82,10 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Exit codes follow rnnlab.errors: 0 success, 1 the work
     failed, 2 a command-line mistake (one line on stderr), 130/143 interrupted.
 
-    Runs use one CPU thread unless OMP_NUM_THREADS says otherwise: the models are small, and
-    the same seed then gives the same numbers on machines with any number of cores."""
-    for variable in THREAD_VARIABLES:  # before torch or NumPy load their thread pools
-        os.environ.setdefault(variable, os.environ.get("OMP_NUM_THREADS", "1"))
+    Runs use one CPU thread unless OMP_NUM_THREADS says otherwise, and one OpenBLAS kernel on
+    every x86-64 CPU (rnnlab.numerics): the same seed then gives the same numbers on machines
+    with any number and kind of cores."""
+    os.environ.update(numerics.pinned())  # before torch or NumPy load their BLAS
     argv = take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         code = app(args=argv, prog_name="rnnlab", standalone_mode=False)

@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from typing import Any
 
+from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
 from rnnlab.events import CellUpdate, EventSink
 from rnnlab.signals import request_stop, stop_requested
@@ -21,7 +22,6 @@ from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
 ORPHAN_GRACE_S = 5.0  # s an orphaned worker has to save its run before it exits
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class LocalExecutor(ExecutorPlugin):
@@ -67,11 +67,12 @@ def run_local(request: ExecutorRequest) -> None:
 
 @contextmanager
 def one_thread_each() -> Iterator[None]:
-    """Within the block, the thread variables of BLAS libraries are 1; they come back after
-    it, however it ends."""
-    saved = {v: os.environ.get(v) for v in THREAD_VARIABLES}
+    """Within the block, the thread variables of BLAS libraries are 1 and the OpenBLAS kernel
+    is pinned (rnnlab.numerics); they come back after it, however it ends."""
+    wanted = numerics.pinned(threads="1")
+    saved = {v: os.environ.get(v) for v in wanted}
     try:
-        os.environ.update({v: "1" for v in THREAD_VARIABLES})
+        os.environ.update(wanted)
         yield
     finally:
         for variable, value in saved.items():

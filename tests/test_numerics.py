@@ -1,0 +1,63 @@
+"""One BLAS thread and one OpenBLAS kernel for every run started from the command line."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import rnnlab
+from rnnlab import numerics
+from rnnlab.runs import RunStore
+
+VARIABLES = (*numerics.THREAD_VARIABLES, "OPENBLAS_CORETYPE")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch
+
+
+def test_pinned_sets_one_thread_and_the_avx2_kernel(clean_env):
+    clean_env.setattr(numerics, "has_avx2", lambda: True)
+    assert numerics.pinned() == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                 "MKL_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def test_pinned_keeps_what_the_user_set_and_pins_nothing_without_avx2(clean_env):
+    clean_env.setattr(numerics, "has_avx2", lambda: False)
+    clean_env.setenv("OMP_NUM_THREADS", "4")
+    clean_env.setenv("MKL_NUM_THREADS", "2")
+    assert numerics.pinned() == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4",
+                                 "MKL_NUM_THREADS": "2"}
+    clean_env.setenv("OPENBLAS_CORETYPE", "Sandybridge")
+    assert numerics.pinned(threads="1") == {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                            "MKL_NUM_THREADS": "1",
+                                            "OPENBLAS_CORETYPE": "Sandybridge"}
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env["OPENBLAS_VERBOSE"] = "2"  # OpenBLAS names the kernel it loads on stderr
+    return env
+
+
+def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir):
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
+    commands = (["train", "alarmwork", "--L", "10", "--epochs", "1", "--quiet"],
+                ["sweep", "--model", "alarmwork", "--L", "10", "--seeds", "1", "--epochs", "1",
+                 "--runs-dir", "swept"])
+    expected = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "OPENBLAS_CORETYPE": "Haswell" if numerics.has_avx2() else None}
+    for command, store in zip(commands, ("runs", "swept"), strict=True):
+        done = subprocess.run([sys.executable, "-m", "rnnlab", *command], env=_env(),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        if numerics.has_avx2():
+            assert "Core: Haswell" in done.stderr
+        run = RunStore(workdir / store).list()[0]
+        recorded = json.loads((run.dir / "provenance.json").read_text())["blas_environment"]
+        assert recorded == expected
