@@ -136,11 +136,14 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
     what the options ask (a schedule, an optimizer option), or the run is refused."""
     import torch
 
-    torch.manual_seed(cfg.seed)
     own = plugin_settings(cfg.settings, "model", model_plugin.settings)
+    requested = cfg.device
+    if requested == "auto":
+        cfg = dataclasses.replace(cfg, device=auto_device(model_plugin, spec, cfg, own))
+    torch.manual_seed(cfg.seed)
     built = model_plugin.build(spec, dataclasses.replace(cfg, settings=own))
     if isinstance(built, Learner):
-        if cfg.device == "cuda":
+        if requested == "cuda":
             raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
         if cfg.lr_schedule != "constant" and not isinstance(built, SetsLearningRate):
             raise UsageError(f"--lr-schedule {cfg.lr_schedule}: model '{cfg.model}' cannot "
@@ -162,6 +165,19 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
 
     device = pick_device(cfg.device)
     return TorchLearner(built, cfg, device), str(device)
+
+
+def auto_device(model_plugin: Any, spec: DataSpec, cfg: TrainConfig, own: dict[str, Any]) -> str:
+    """What `--device auto` means for this model and run: the plugin's choice (its own
+    settings by plain name), which can only name a device that is there."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    chosen = model_plugin.auto_device(spec, dataclasses.replace(cfg, settings=own), cuda)
+    if chosen not in ("cpu", "cuda") or (chosen == "cuda" and not cuda):
+        raise PluginError(f"model '{cfg.model}': auto_device() returned {chosen!r}, expected "
+                          "'cpu' or, with a GPU present, 'cuda'")
+    return chosen
 
 
 def build_learner(registry: Registry, model: str, spec: DataSpec,

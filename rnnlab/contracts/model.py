@@ -113,3 +113,9 @@ class ModelPlugin(Plugin):
     @abc.abstractmethod
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         """Make a fresh, initialised model for data described by `spec`."""
+
+    def auto_device(self, spec: DataSpec, config: TrainConfig, cuda: bool) -> str:
+        """The device ('cpu' or 'cuda') a run with `--device auto` trains on; `cuda` says
+        whether a GPU is present. By default the GPU where there is one; a model whose CPU
+        path is the faster one for the run's size overrides this (say why, with the figures)."""
+        return "cuda" if cuda else "cpu"

@@ -30,14 +30,18 @@ class Alarmwork(ModelPlugin):
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
                  {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2})
 
-    def build(self, spec: DataSpec, config: TrainConfig) -> Any:
-        import torch
+    def auto_device(self, spec: DataSpec, config: TrainConfig, cuda: bool) -> str:
+        """The CPU, always. One run (batch 20, 50 hidden units, L=100, 10,000 sequences) took
+        0.94 s an epoch with the NumPy BPTT on one CPU thread and 22.6 s with autograd on an
+        H200 (step by step, one small kernel after another; the cuDNN LSTM took 0.97 s there)."""
+        return "cpu"
 
+    def build(self, spec: DataSpec, config: TrainConfig) -> Any:
         from rnnlab_plugins.alarmwork.net import AlarmworkNet
 
         layer_out, impl = config.settings["layer_out"], config.settings["impl"]
         K = config.settings["checkpoint_every"]
-        cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+        cuda = config.device == "cuda"
         if impl == "auto":
             impl = "autograd" if cuda or layer_out == "scalar" else "bptt"
         if impl == "bptt" and (cuda or layer_out == "scalar"):
