@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,11 +36,11 @@ recipes:
 
 
 def by_cell(runs_dir: Path) -> dict[str, dict]:
-    """What each cell of a store computed, without timings, paths and run ids."""
+    """What each cell of a store computed, without timings, folders and run ids."""
     cells = {}
     for run in RunStore(runs_dir):
         summary = {k: v for k, v in run.summary.items() if k not in TIMINGS}
-        config = {k: v for k, v in run.config.items() if k != "runs_dir"}
+        config = {k: v for k, v in run.config.items() if k not in ("runs_dir", "data_dir")}
         metrics = [{k: v for k, v in m.items() if k not in TIMINGS} for m in run.metrics]
         cells[summary["cell"]] = {"config": config, "summary": summary, "metrics": metrics,
                                   "weights": {k: v.tolist() for k, v in
@@ -173,8 +174,10 @@ def test_sweep_errors_name_the_file(workdir, cli):
 @pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143)])
 def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_reference, cli,
                                                      how, code):
-    args = [*LONG_ARGS, "--runs-dir", "cut", "--data-dir", str(shared_data)]
-    process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--json"],
+    shutil.copytree(shared_data, "mine")  # moved before the resume
+    args = [*LONG_ARGS, "--runs-dir", "cut"]
+    process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--data-dir", "mine",
+                                "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     watchdog = threading.Timer(180, process.kill)  # a hung sweep fails the test, not the suite
@@ -196,7 +199,8 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
     assert "interrupted; run the same command again to resume it" in stderr
     statuses = [r.summary["status"] for r in RunStore("cut").list()]
     assert "interrupted" in statuses
-    resumed = cli(*args)
+    Path("mine").rename("moved")
+    resumed = cli(*args, "--data-dir", "moved")  # the interrupted cells' data, by hash
     assert resumed.exit_code == 0, resumed.stdout + resumed.stderr
     assert by_cell(Path("cut")) == by_cell(long_reference)
 

@@ -54,8 +54,10 @@ def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = Non
     tags = {"sweep": task.sweep, "cell": task.key, "recipe": task.recipe}
     try:
         if task.resume:
+            # the sweep's data folder is where moved data files are looked for (by hash)
             run = rnnlab.run_training(resume=Run(Path(task.resume)), emit=emit, data=data,
-                                      data_files=task.data_files, lock_wait=RESUME_WAIT)
+                                      data_files=task.data_files, data_dir=cfg.data_dir,
+                                      lock_wait=RESUME_WAIT)
         else:
             run = rnnlab.run_training(cfg, emit=emit, data=data, data_files=task.data_files,
                                       store=RunStore(store) if store else None, tags=tags)
