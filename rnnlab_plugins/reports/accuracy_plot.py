@@ -1,7 +1,7 @@
 """The accuracy table as two pictures (`rnnlab report accuracy --set plot=true`):
 
-- accuracy_vs_L.png: each row's mean test result over L (error bars: the std over seeds),
-  one line per model and recipe; baselines dashed, grey.
+- accuracy_vs_L.png: each row's mean test result over L (error bars: the std over seeds,
+  cut at 0 and 100 for a percentage), one line per model and recipe; baselines dashed, grey.
 - epoch_time.png: each row's mean training time per epoch over L (seconds, log scale).
 
 Both are drawn from the table's own rows, so a picture shows exactly what the table says.
@@ -57,6 +57,9 @@ def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> P
             axes.plot(lengths, means, "--", color="0.5", linewidth=1.2, label=row["model"])
             continue
         stds = [row.get(f"L{L}_acc_std", 0.0) for L in lengths]
+        if "(%)" in ylabel:  # a bar never reaches past 0 or 100 %
+            stds = [[min(s, m) for m, s in zip(means, stds, strict=True)],
+                    [min(s, 100.0 - m) for m, s in zip(means, stds, strict=True)]]
         axes.errorbar(lengths, means, yerr=stds, marker=markers[lines % len(markers)],
                       capsize=3, linewidth=1.5, markersize=5, label=row["model"])
         lines += 1
