@@ -143,7 +143,8 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
     torch.manual_seed(cfg.seed)
     built = model_plugin.build(spec, dataclasses.replace(cfg, settings=own))
     if isinstance(built, Learner):
-        if requested == "cuda":
+        device = str(getattr(built, "device", "cpu"))  # a learner on a GPU says so
+        if requested == "cuda" and device != "cuda":
             raise UsageError(f"--device cuda: model '{cfg.model}' runs on the CPU only")
         if cfg.lr_schedule != "constant" and not isinstance(built, SetsLearningRate):
             raise UsageError(f"--lr-schedule {cfg.lr_schedule}: model '{cfg.model}' cannot "
@@ -155,7 +156,7 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
                 flag = "--" + option.replace("_", "-")
                 raise UsageError(f"{flag} {getattr(cfg, option)}: model '{cfg.model}' updates "
                                  f"its weights by its own rule, which does not apply {flag}")
-        return built, "cpu"
+        return built, device
     if not isinstance(built, torch.nn.Module):
         raise PluginError(
             f"model '{cfg.model}': build() returned {type(built).__name__}, expected a "

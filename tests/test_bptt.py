@@ -14,6 +14,7 @@ import rnnlab
 from rnnlab import NumpyOptimizer
 from rnnlab_plugins.alarmwork import bptt, bptt_plain
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
+from rnnlab_plugins.alarmwork.learner_torch import TorchBPTTLearner
 from rnnlab_plugins.alarmwork.net import AlarmworkNet
 
 
@@ -143,19 +144,21 @@ def test_sgd_update_matches_torch_sgd_with_momentum():
     {"optimizer": "adam", "lr": 0.003, "lr_schedule": "cosine"},
 ], ids=["sgd", "adam-clip", "adam-cosine"])
 def test_training_with_bptt_matches_autograd_for_a_few_epochs(small_data, recipe):
-    """The one whole-training comparison: both implementations, the same trajectory under
-    each optimizer option a learner must apply itself (momentum, Adam, clipping, a schedule)."""
+    """The one whole-training comparison: the three implementations (NumPy BPTT, autograd,
+    torch BPTT), the same trajectory under each optimizer option a learner must apply itself
+    (momentum, Adam, clipping, a schedule)."""
     runs = [rnnlab.train("alarmwork", L=10, epochs=3, early_stop=None, settings={"impl": impl},
-                         **recipe) for impl in ("bptt", "autograd")]
-    bptt_metrics, autograd_metrics = (r.metrics for r in runs)
-    for a, b in zip(bptt_metrics, autograd_metrics, strict=True):
-        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
-        assert a["dev_mse"] == pytest.approx(b["dev_mse"], rel=1e-4)
-        assert a["dev_accuracy"] == b["dev_accuracy"]
-    assert runs[0].summary["test"]["accuracy"] == runs[1].summary["test"]["accuracy"]
-    weights = [r.load_checkpoint() for r in runs]
-    for name in weights[0]:
-        np.testing.assert_allclose(weights[0][name], weights[1][name], atol=1e-5)
+                         **recipe) for impl in ("bptt", "autograd", "torch")]
+    reference, *others = runs
+    for other in others:
+        for a, b in zip(reference.metrics, other.metrics, strict=True):
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+            assert a["dev_mse"] == pytest.approx(b["dev_mse"], rel=1e-4)
+            assert a["dev_accuracy"] == b["dev_accuracy"]
+        assert reference.summary["test"]["accuracy"] == other.summary["test"]["accuracy"]
+        weights = [r.load_checkpoint() for r in (reference, other)]
+        for name in weights[0]:
+            np.testing.assert_allclose(weights[0][name], weights[1][name], atol=1e-5)
 
 
 def test_default_is_bptt_on_cpu_and_autograd_for_scalar_layer_out():
@@ -163,7 +166,7 @@ def test_default_is_bptt_on_cpu_and_autograd_for_scalar_layer_out():
     assert isinstance(rnnlab.build_learner("alarmwork", spec, device="cpu"), BPTTLearner)
     scalar = rnnlab.build_learner("alarmwork", spec, settings={"layer_out": "scalar"})
     assert not isinstance(scalar, BPTTLearner)
-    with pytest.raises(rnnlab.UsageError, match="use impl=autograd"):
+    with pytest.raises(rnnlab.UsageError, match="impl=autograd for layer_out=scalar"):
         rnnlab.build_learner("alarmwork", spec, settings={"impl": "bptt", "layer_out": "scalar"})
     with pytest.raises(rnnlab.UsageError, match="checkpoint_every expects an integer >= 0"):
         rnnlab.build_learner("alarmwork", spec, settings={"checkpoint_every": -1})
@@ -175,9 +178,9 @@ def test_gradcheck_command_passes_for_alarmwork(workdir, cli):
     rows = json.loads(result.stdout)
     forms = {r["form"] for r in rows}
     assert forms == {"impl=autograd", "impl=autograd layer_out=scalar", "impl=bptt",
-                     "impl=bptt checkpoint_every=2"}
-    assert len(rows) == 4 * 8 and all(r["ok"] for r in rows)
-    bptt_rows = [r for r in rows if r["form"] == "impl=bptt"]
+                     "impl=bptt checkpoint_every=2", "impl=torch"}
+    assert len(rows) == 5 * 8 and all(r["ok"] for r in rows)
+    bptt_rows = [r for r in rows if r["form"] in ("impl=bptt", "impl=torch")]
     assert max(r["autograd_max_rel"] for r in bptt_rows) < 1e-8
     assert max(r["fd_max_rel"] for r in rows) < 1e-6
 
@@ -226,3 +229,95 @@ def test_gradcheck_needs_an_opt_in(workdir, cli):
     result = cli("gradcheck", "lstm")
     assert result.exit_code == 2
     assert "declares no analytic gradients" in result.stderr
+
+
+# -- the torch BPTT (impl=torch): packs of S networks, any device ------------------------------
+
+def stacked(params: list[dict]) -> dict:
+    return {k: np.stack([p[k] for p in params]) for k in bptt.NAMES}
+
+
+@pytest.mark.parametrize("L,B,D,P,M", CASES)
+def test_torch_bptt_of_a_pack_equals_the_plain_one_for_each_network(L, B, D, P, M):
+    rng = np.random.default_rng([L, B, 7])
+    params = [random_params(rng, D, P, M) for _ in range(3)]
+    x, t = rng.normal(size=(3, B, L, D)), rng.normal(size=(3, B, M))
+    learner = TorchBPTTLearner(stacked(params))
+    losses, grads = learner.loss_and_gradients_packed(torch.from_numpy(x), torch.from_numpy(t))
+    for s in range(3):
+        loss_ref, ref = bptt_plain.loss_and_gradients(params[s], x[s], t[s])
+        assert float(losses[s]) == pytest.approx(loss_ref, rel=1e-12)
+        assert_same_gradients({k: g[s].numpy() for k, g in grads.items()}, ref, rel=1e-12)
+
+
+UPDATES = [{"optimizer": "sgd", "lr": 0.05, "momentum": 0.9},
+           {"optimizer": "adam", "lr": 0.01, "clip_grad": 0.5},
+           {"optimizer": "sgd", "lr": 0.05, "clip_grad": 0.1}]
+
+
+@pytest.mark.parametrize("update", UPDATES, ids=["sgd-momentum", "adam-clip", "sgd-clip"])
+def test_the_torch_learner_follows_the_numpy_learner_and_shares_its_checkpoints(update):
+    """Same update rules, step by step (a learning-rate change half-way); after a checkpoint
+    of one is loaded into the other, they go on identically."""
+    rng = np.random.default_rng(5)
+    params = random_params(rng, 2, 6, 1)
+    numpy_learner = BPTTLearner(params, NumpyOptimizer(update["optimizer"], update["lr"],
+                                                       update.get("momentum", 0.0),
+                                                       update.get("clip_grad")))
+    torch_learner = TorchBPTTLearner({k: v[None] for k, v in params.items()}, **update)
+    batches = [(rng.normal(size=(4, 9, 2)), rng.normal(size=(4, 1))) for _ in range(12)]
+    for step, (x, t) in enumerate(batches[:8]):
+        if step == 4:
+            numpy_learner.set_lr(update["lr"] / 3)
+            torch_learner.set_lr(update["lr"] / 3)
+        assert torch_learner.train_step(x, t) == pytest.approx(numpy_learner.train_step(x, t),
+                                                               rel=1e-10)
+    for name, value in numpy_learner.state_dict().items():
+        np.testing.assert_allclose(torch_learner.state_dict()[name], value, rtol=1e-9,
+                                   atol=1e-12)
+    moved = BPTTLearner(params, NumpyOptimizer(update["optimizer"], update["lr"] / 3,
+                                               update.get("momentum", 0.0),
+                                               update.get("clip_grad")))
+    moved.load_state_dict(torch_learner.state_dict())
+    moved.load_optimizer_state(torch_learner.optimizer_state())
+    assert set(torch_learner.optimizer_state()) >= set(numpy_learner.optimizer_state())
+    for x, t in batches[8:]:
+        assert moved.train_step(x, t) == pytest.approx(torch_learner.train_step(x, t),
+                                                       rel=1e-9)
+
+
+def test_a_pack_trains_each_network_as_if_it_were_alone():
+    """Three networks with their own weights, batches and learning rates, clipped each by its
+    own gradient norm: the pack's losses and weights are the three solo runs'."""
+    rng = np.random.default_rng(11)
+    params = [random_params(rng, 2, 5, 1) for _ in range(3)]
+    lrs = np.array([0.01, 0.05, 0.2])
+    pack = TorchBPTTLearner(stacked(params), "sgd", lrs, momentum=0.9, clip_grad=1.0)
+    solos = [TorchBPTTLearner({k: v[None] for k, v in p.items()}, "sgd", lr, momentum=0.9,
+                              clip_grad=1.0) for p, lr in zip(params, lrs, strict=True)]
+    for _ in range(6):
+        x, t = rng.normal(size=(3, 4, 7, 2)), rng.normal(size=(3, 4, 1))
+        losses = pack.train_packed(x, t)
+        alone = [solo.train_step(x[s], t[s]) for s, solo in enumerate(solos)]
+        np.testing.assert_allclose(losses, alone, rtol=1e-12)
+    for s, solo in enumerate(solos):
+        for name, value in solo.state_dict().items():
+            np.testing.assert_allclose(pack.state_dict()[name][s], value, rtol=1e-11,
+                                       atol=1e-14)
+    x = rng.normal(size=(5, 7, 2))
+    np.testing.assert_allclose(pack.predict(x), [solo.predict(x) for solo in solos],
+                               rtol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_cuda_graph_step_equals_the_eager_step():
+    rng = np.random.default_rng(3)
+    params = {k: v[None].astype(np.float32) for k, v in random_params(rng, 2, 8, 1).items()}
+    eager = TorchBPTTLearner(params, "adam", 0.01, clip_grad=1.0, device="cuda", graphs=False)
+    graphed = TorchBPTTLearner(params, "adam", 0.01, clip_grad=1.0, device="cuda")
+    for B in (20, 20, 20, 7, 20, 7):  # a short last batch gets its own graph
+        x = rng.normal(size=(B, 30, 2)).astype(np.float32)
+        t = rng.normal(size=(B, 1)).astype(np.float32)
+        assert graphed.train_step(x, t) == pytest.approx(eager.train_step(x, t), rel=1e-5)
+    for name, value in eager.state_dict().items():
+        np.testing.assert_allclose(graphed.state_dict()[name], value, rtol=1e-5, atol=1e-6)

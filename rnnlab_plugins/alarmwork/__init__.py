@@ -18,9 +18,11 @@ class Alarmwork(ModelPlugin):
         "layer_out": Setting("vector", "Layer_out as a matrix product (vector) or as explicit "
                              "loops over j and i (scalar; needs impl=autograd)",
                              choices=("vector", "scalar")),
-        "impl": Setting("auto", "bptt: hand-written BPTT in NumPy (CPU, the fastest); autograd: "
-                        "torch ops per step, differentiated by autograd (any device); auto: bptt "
-                        "on the CPU unless layer_out=scalar", choices=("auto", "bptt", "autograd")),
+        "impl": Setting("auto", "bptt: hand-written BPTT in NumPy (CPU; the fastest there); "
+                        "torch: the same BPTT in torch (any device; one CUDA graph per step on "
+                        "a GPU); autograd: torch ops per step, differentiated by autograd (any "
+                        "device); auto: torch on cuda, autograd for layer_out=scalar, else bptt",
+                        choices=("auto", "bptt", "torch", "autograd")),
         "checkpoint_every": Setting(0, "impl=bptt: keep activations only every K steps and "
                                     "recompute the rest in the backward pass (0: keep all)"),
         "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
@@ -28,7 +30,7 @@ class Alarmwork(ModelPlugin):
     }
     timing = Timing("layer_out", slow="scalar", fast="vector", shared={"impl": "autograd"})
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
-                 {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2})
+                 {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2}, {"impl": "torch"})
 
     def auto_device(self, spec: DataSpec, config: TrainConfig, cuda: bool) -> str:
         """The CPU, always. One run (batch 20, 50 hidden units, L=100, 10,000 sequences) took
@@ -43,18 +45,28 @@ class Alarmwork(ModelPlugin):
         K = config.settings["checkpoint_every"]
         cuda = config.device == "cuda"
         if impl == "auto":
-            impl = "autograd" if cuda or layer_out == "scalar" else "bptt"
+            impl = "autograd" if layer_out == "scalar" else "torch" if cuda else "bptt"
         if impl == "bptt" and (cuda or layer_out == "scalar"):
             raise UsageError("impl=bptt runs in NumPy on the CPU with Layer_out in vector form; "
-                             "use impl=autograd for --device cuda or layer_out=scalar")
+                             "use impl=torch for --device cuda, impl=autograd for "
+                             "layer_out=scalar")
+        if impl == "torch" and layer_out == "scalar":
+            raise UsageError("impl=torch computes Layer_out in vector form; use impl=autograd "
+                             "for layer_out=scalar")
         if K < 0 or (K and impl != "bptt"):
             raise UsageError(f"checkpoint_every expects an integer >= 0 with impl=bptt, got {K}")
         net = AlarmworkNet(spec.input_dim, config.hidden, spec.output_dim, layer_out=layer_out,
                            rec_init=config.settings["rec_init"])
         if impl == "autograd":
             return net
+        state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+        if impl == "torch":
+            from rnnlab_plugins.alarmwork.learner_torch import TorchBPTTLearner
+
+            return TorchBPTTLearner({k: v[None] for k, v in state.items()}, config.optimizer,
+                                    config.lr, config.momentum, config.clip_grad,
+                                    device="cuda" if cuda else "cpu")
         from rnnlab import NumpyOptimizer
         from rnnlab_plugins.alarmwork.learner import BPTTLearner
 
-        state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
         return BPTTLearner(state, NumpyOptimizer.from_config(config), checkpoint_every=K)

@@ -1,0 +1,214 @@
+"""AlarmworkNet trained by its hand-written BPTT in torch (`bptt_torch.py`): `impl=torch`.
+
+S networks live side by side (every tensor has a leading axis S); a single run is S = 1. The
+update is `rnnlab.NumpyOptimizer`'s (SGD with momentum or Adam, gradient-norm clipping), written
+with tensors, per network: each has its own clipping norm, and its own learning rate
+(`lr`, shape (S,)). The optimizer's buffers are named as the NumPy learner names them, so a
+checkpoint of either implementation resumes the other.
+
+On a GPU the whole step — forward, backward, clipping, update — is captured once in a CUDA
+graph and replayed for every batch of the same size (a short last batch gets a graph of its
+own): one launch instead of thousands of small kernels. Everything in the step stays on the
+device; the loss is read back once the step has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnlab_plugins.alarmwork import bptt_torch
+
+NAMES = bptt_torch.NAMES
+BETAS, EPS = (0.9, 0.999), 1e-8  # Adam's, as in NumpyOptimizer
+
+
+class TorchBPTTLearner:
+    """`params`: name -> (S, ...) array; `lr`, `momentum`, `clip_grad` as in TrainConfig
+    (`lr` may be one rate per network)."""
+
+    options = frozenset({"optimizer", "momentum", "clip_grad"})  # HonoursOptions
+
+    def __init__(self, params: dict[str, np.ndarray], optimizer: str = "sgd",
+                 lr: float | np.ndarray = 0.01, momentum: float = 0.0,
+                 clip_grad: float | None = None, device: str = "cpu",
+                 graphs: bool | None = None) -> None:
+        self.device = device
+        self.params = {n: torch.as_tensor(np.asarray(params[n])).to(device) for n in NAMES}
+        S = self.params["w_in1"].shape[0]
+        dtype = self.params["w_in1"].dtype
+        self.kind, self.momentum, self.clip_grad = optimizer, momentum, clip_grad
+        self.lr = torch.empty(S, dtype=torch.float64, device=device)
+        self.set_lr(lr)
+        self.buffers = self._fresh_buffers()
+        self.graphs = (device == "cuda") if graphs is None else graphs
+        self._steps: dict[tuple[int, ...], Callable[[], None]] = {}
+        self._x: dict[tuple[int, ...], torch.Tensor] = {}
+        self._t: dict[tuple[int, ...], torch.Tensor] = {}
+        self._loss = torch.zeros(S, dtype=dtype, device=device)
+
+    @property
+    def size(self) -> int:
+        """S, the number of networks."""
+        return int(self.lr.shape[0])
+
+    # -- the step -----------------------------------------------------------------------------
+    def loss_and_gradients_packed(self, x: torch.Tensor, t: torch.Tensor
+                                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Per-network MSE (S,) of x (S, B, L, D) against t (S, B, M), and the gradients."""
+        y, saved = bptt_torch.forward(self.params, x)
+        error = y - t  # (S, B, M)
+        loss = (error * error).mean(dim=(1, 2))  # (S,)
+        n = error.shape[1] * error.shape[2]
+        return loss, bptt_torch.backward(self.params, saved, (2.0 / n) * error)
+
+    def _step(self, x: torch.Tensor, t: torch.Tensor) -> None:
+        """One update of every network, in place; the losses go to self._loss."""
+        loss, grads = self.loss_and_gradients_packed(x, t)
+        self._loss.copy_(loss)
+        if self.clip_grad is not None:
+            norm = torch.sqrt(sum((g * g).flatten(1).sum(1) for g in grads.values()))  # (S,)
+            scale = torch.clamp(self.clip_grad / (norm + 1e-6), max=1.0)
+            grads = {k: g * _per_network(scale, g) for k, g in grads.items()}
+        if self.kind == "adam":
+            self._adam(grads)
+            return
+        for name, g in grads.items():
+            update = g
+            if self.momentum:
+                update = self.buffers[f"momentum/{name}"]
+                update.mul_(self.momentum).add_(g)  # first step: 0 * momentum + g = g
+            self.params[name].sub_(_per_network(self.lr, g).to(g.dtype) * update)
+
+    def _adam(self, grads: dict[str, torch.Tensor]) -> None:
+        b1, b2 = BETAS
+        step = self.buffers["step"]
+        step.add_(1)
+        t = step.to(torch.float64)
+        lr_corrected = self.lr / (1 - b1**t)  # (S,) in float64, as Python floats in NumPy
+        root_correction = torch.sqrt(1 - b2**t)
+        for name, g in grads.items():
+            m, s = self.buffers[f"m/{name}"], self.buffers[f"s/{name}"]
+            m.mul_(b1).add_((1 - b1) * g)
+            s.mul_(b2).add_((1 - b2) * g * g)
+            denom = torch.sqrt(s) / root_correction.to(g.dtype) + EPS
+            self.params[name].sub_(_per_network(lr_corrected, g).to(g.dtype) * m / denom)
+
+    def train_packed(self, x: np.ndarray | torch.Tensor, t: np.ndarray | torch.Tensor
+                     ) -> np.ndarray:
+        """One update of each network on its own batch: x (S, B, L, D), t (S, B, M); returns
+        the S losses."""
+        x = torch.as_tensor(x).to(self.device, self._loss.dtype)
+        t = torch.as_tensor(t).to(self.device, self._loss.dtype)
+        if not self.graphs:
+            self._step(x, t)
+        else:
+            shape = tuple(x.shape)
+            if shape not in self._steps:
+                self._steps[shape] = self._capture(x, t)
+            self._x[shape].copy_(x)
+            self._t[shape].copy_(t)
+            self._steps[shape]()
+        return self._loss.cpu().numpy().copy()
+
+    def _capture(self, x: torch.Tensor, t: torch.Tensor) -> Callable[[], None]:
+        """A CUDA graph of `_step` on static copies of x and t. The first step runs eagerly
+        (on a side stream, as CUDA graphs require) and is undone, so that capturing changes
+        nothing; then the graph is recorded."""
+        shape = tuple(x.shape)
+        self._x[shape], self._t[shape] = x.clone(), t.clone()
+        saved = ({k: v.clone() for k, v in self.params.items()},
+                 {k: v.clone() for k, v in self.buffers.items()})
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            self._step(self._x[shape], self._t[shape])  # warm-up: allocations, kernels
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._step(self._x[shape], self._t[shape])
+        for kept, now in ((saved[0], self.params), (saved[1], self.buffers)):
+            for k, v in kept.items():
+                now[k].copy_(v)  # undo the warm-up and the recording's own update
+        return graph.replay
+
+    # -- the Learner protocol (S = 1) ----------------------------------------------------------
+    def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
+        return float(self.train_packed(x[None], t[None])[0])
+
+    def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
+        """(N, M) for x (N, L, D), every network: (S, N, M) squeezed to (N, M) for S = 1."""
+        outputs = []
+        for i in range(0, len(x), chunk):
+            xb = torch.as_tensor(x[i : i + chunk]).to(self.device, self._loss.dtype)
+            y, _ = bptt_torch.forward(self.params, xb.expand(self.size, *xb.shape))
+            outputs.append(y.cpu().numpy())
+        y = np.concatenate(outputs, axis=1)
+        return y[0] if self.size == 1 else y
+
+    def loss_and_gradients(self, x: np.ndarray, t: np.ndarray
+                           ) -> tuple[float, dict[str, np.ndarray]]:
+        """HasGradients, for S = 1."""
+        loss, grads = self.loss_and_gradients_packed(
+            torch.as_tensor(x[None]).to(self.device, self._loss.dtype),
+            torch.as_tensor(t[None]).to(self.device, self._loss.dtype))
+        return float(loss[0]), {k: g[0].cpu().numpy() for k, g in grads.items()}
+
+    def double(self) -> TorchBPTTLearner:
+        self.params = {k: v.double() for k, v in self.params.items()}
+        self._loss = self._loss.double()
+        self.buffers = self._fresh_buffers()
+        self._steps.clear()
+        return self
+
+    def set_lr(self, lr: float | np.ndarray) -> None:
+        """SetsLearningRate: one rate for all networks, or one each."""
+        self.lr.copy_(torch.as_tensor(lr, dtype=torch.float64).expand(self.lr.shape))
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {k: _numpy(v, self.size) for k, v in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for name in NAMES:
+            self.params[name].copy_(_tensor(state[name], self.size))
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        """HasOptimizerState, with NumpyOptimizer's names. "step" is Adam's count (one per
+        pack: all networks take every step)."""
+        state = {k: _numpy(v, self.size) for k, v in self.buffers.items() if k != "step"}
+        if self.kind == "adam":
+            state["step"] = np.array(int(self.buffers["step"]))
+        return state
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        for key, value in state.items():
+            if key == "step":
+                self.buffers["step"].fill_(int(value))
+            elif key in self.buffers:
+                self.buffers[key].copy_(_tensor(value, self.size))
+
+    def _fresh_buffers(self) -> dict[str, torch.Tensor]:
+        zeros = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        if self.kind == "adam":
+            return {"step": torch.zeros((), dtype=torch.int64, device=self.device),
+                    **{f"m/{n}": z for n, z in zeros.items()},
+                    **{f"s/{n}": z.clone() for n, z in zeros.items()}}
+        return {f"momentum/{n}": z for n, z in zeros.items()} if self.momentum else {}
+
+
+def _per_network(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(S,) reshaped to broadcast against `like` (S, ...)."""
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _numpy(value: torch.Tensor, S: int) -> np.ndarray:
+    array = value.detach().cpu().numpy()
+    return array[0].copy() if S == 1 else array.copy()
+
+
+def _tensor(value: Any, S: int) -> torch.Tensor:
+    array = torch.as_tensor(np.asarray(value))
+    return array[None] if S == 1 else array
