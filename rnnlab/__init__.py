@@ -33,6 +33,8 @@ from rnnlab.contracts import (
     HonoursOptions,
     Learner,
     ModelPlugin,
+    Packable,
+    PackedLearner,
     Plugin,
     ReportPlugin,
     ReportRequest,
@@ -67,7 +69,8 @@ __all__ = [
     "OPTIMIZER_OPTIONS", "CellUpdate", "Column", "Data", "DataError", "DataRequest", "DataSpec",
     "DatasetPlugin", "EpochDone", "Event", "EventSink", "ExecutorPlugin", "ExecutorRequest",
     "GenerateRequest", "HasGradients", "HasOptimizerState", "HonoursOptions", "Learner",
-    "ModelPlugin", "Note", "Plugin", "PluginError", "Progress", "ReportPlugin", "ReportRequest",
+    "ModelPlugin", "Packable", "PackedLearner", "Note", "Plugin", "PluginError", "Progress",
+    "ReportPlugin", "ReportRequest",
     "ReportResult", "RnnlabError", "Run", "RunFinished", "RunStarted", "RunStore",
     "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "default_dataset", "evaluate", "example", "gen_data",
@@ -152,19 +155,20 @@ def run_training(cfg: TrainConfig | None = None, *, resume: Run | None = None,
                  emit: EventSink = _ignore, data: Data | None = None,
                  data_files: dict[str, Any] | None = None, store: RunStore | None = None,
                  tags: dict[str, Any] | None = None, data_dir: str | Path | None = None,
-                 lock_wait: float = 2.0) -> Run:
+                 lock_wait: float = 2.0, learner: Learner | None = None) -> Run:
     """Train a resolved configuration, or continue the interrupted run `resume`, then write
     the reports the model asks for (e.g. its learning curve) into the run directory. What
     `train` and `resume`, the command line and sweep workers call.
 
     `data` skips loading (`data_files` is then its record), `store` is another run store,
     `tags` go into the summary (a sweep's id), `data_dir` is where a resumed run's data files
-    are now, `lock_wait` how long to wait for a run another process is writing."""
+    are now, `lock_wait` how long to wait for a run another process is writing, `learner`
+    the model to train instead of a fresh one (a member of a pack)."""
     from rnnlab import training
 
     return training.train(cfg, emit=emit, resume=resume, data=data, data_files=data_files,
                           store=store, tags=tags, data_dir=data_dir, lock_wait=lock_wait,
-                          after=_after_training)
+                          after=_after_training, learner=learner)
 
 
 def _after_training(run: Run, session: Session, emit: EventSink) -> list[str]:

@@ -113,19 +113,23 @@ def recorded_data(run: Run, cfg: TrainConfig, registry: Registry,
 
 # -- the learner ---------------------------------------------------------------------------
 def prepare(cfg: TrainConfig, registry: Registry, emit: EventSink = ignore,
-            data: Data | None = None) -> Session:
-    """Load the data (unless given) and build a freshly initialised, seeded model."""
+            data: Data | None = None, learner: Learner | None = None) -> Session:
+    """Load the data (unless given) and build a freshly initialised, seeded model (unless
+    given: a member of a pack, built and seeded by the pack)."""
     model_plugin = registry.get("model", cfg.model)  # an unknown name fails before loading
     if data is None:
         data = load_data(cfg, registry, emit)
-    return build_session(cfg, registry, data, model_plugin)
+    return build_session(cfg, registry, data, model_plugin, learner)
 
 
 def build_session(cfg: TrainConfig, registry: Registry, data: Data,
-                  model_plugin: Any = None) -> Session:
-    """A freshly initialised, seeded model for `data`."""
+                  model_plugin: Any = None, learner: Learner | None = None) -> Session:
+    """A freshly initialised, seeded model for `data` (or `learner`, made for it)."""
     model_plugin = model_plugin or registry.get("model", cfg.model)
-    learner, device = make_learner(model_plugin, data.spec, cfg)
+    if learner is None:
+        learner, device = make_learner(model_plugin, data.spec, cfg)
+    else:
+        device = str(getattr(learner, "device", "cpu"))
     return Session(cfg, model_plugin, registry.get("dataset", cfg.data), data, learner, device,
                    registry.label("model", cfg.model))
 

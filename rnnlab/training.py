@@ -17,7 +17,7 @@ import numpy as np
 
 from rnnlab import checkpoint, limits
 from rnnlab.config import TrainConfig, epoch_lr, validate
-from rnnlab.contracts import Data, SetsLearningRate
+from rnnlab.contracts import Data, Learner, SetsLearningRate
 from rnnlab.errors import PluginError, RnnlabError, RunInterrupted, Terminated, UsageError
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
 from rnnlab.locks import Locked, describe
@@ -45,7 +45,8 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
           emit: EventSink = ignore, resume: Run | None = None, data: Data | None = None,
           store: RunStore | None = None, tags: dict[str, Any] | None = None,
           data_files: dict[str, Any] | None = None, data_dir: str | Path | None = None,
-          lock_wait: float = LOCK_WAIT, after: After | None = None) -> Run:
+          lock_wait: float = LOCK_WAIT, after: After | None = None,
+          learner: Learner | None = None) -> Run:
     """Train a model as configured, or continue an interrupted run from its last completed
     epoch (`resume`); returns the run (its summary says how it ended).
 
@@ -54,7 +55,8 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
     are added to the summary (e.g. a sweep id). A resume uses exactly the data files the run
     recorded (under `data_dir` if they moved) and waits `lock_wait` seconds at most for a
     run that another process is writing. `after` runs once the run has completed, still
-    holding its lock; the names of the files it returns go into the summary's `files`."""
+    holding its lock; the names of the files it returns go into the summary's `files`.
+    `learner` replaces the one `cfg` would build (a member of a pack, seeded as `cfg` says)."""
     started = time.perf_counter()
     registry = registry or default_registry()
     if resume is not None:
@@ -67,7 +69,7 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
         from rnnlab.torch_learner import pick_device
 
         pick_device(cfg.device)
-    session = prepare(cfg, registry, emit, data)
+    session = prepare(cfg, registry, emit, data, learner)
     record = data_files if data_files is not None else data_record(session.data, cfg.data_dir)
     run, staging = (store or RunStore(cfg.runs_dir)).create_staged(cfg.model)
     lock = staging.lock()

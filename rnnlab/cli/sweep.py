@@ -27,6 +27,10 @@ def sweep_cmd(
     executor: Annotated[str, typer.Option(
         help="Where the cells run: local (worker processes), dask, or any installed executor "
              "(`rnnlab plugins` lists them).")] = "local",
+    pack: Annotated[bool, typer.Option(
+        "--pack", help="Train runs that differ only in seed or scalar options (lr, momentum, "
+                       "clipping, schedule, init) as one packed model where the model can and "
+                       "it is faster (on a GPU); the same as --executor pack.")] = False,
     scheduler: Annotated[str | None, typer.Option(
         help="Cluster address for the executor, e.g. a Dask scheduler tcp://HOST:8786 "
              "(default: a local cluster).")
@@ -52,6 +56,11 @@ def sweep_cmd(
                                   sets=parse_sets(sets or []), name=name)
     if jobs < 1:
         raise UsageError(f"--jobs expects an integer >= 1, got {jobs}")
+    if pack:
+        if executor not in ("local", "pack"):
+            raise UsageError(f"--pack runs on this machine; it cannot go with --executor "
+                             f"{executor}")
+        executor = "pack"
     sweeps.executor_plugin(executor, registry())  # an unknown one is refused before any work
     local = scheduler is None  # workers on this machine (a remote Dask cluster has its own)
     if local:

@@ -32,6 +32,8 @@ from rnnlab.contracts.model import (
     HonoursOptions,
     Learner,
     ModelPlugin,
+    Packable,
+    PackedLearner,
     SetsLearningRate,
     Timing,
 )
@@ -42,7 +44,8 @@ from rnnlab.events import EventSink, ignore
 __all__ = [
     "OPTIMIZER_OPTIONS", "Column", "Data", "DataRequest", "DataSpec", "DatasetPlugin",
     "EventSink", "ExecutorPlugin", "ExecutorRequest", "GenerateRequest", "HasGradients",
-    "HasOptimizerState", "HonoursOptions", "Learner", "ModelPlugin", "Plugin", "ReportPlugin",
-    "ReportRequest", "ReportResult", "SetsLearningRate", "Setting", "Split", "SweepCell",
-    "Timing", "UsageError", "example_of", "ignore",
+    "HasOptimizerState", "HonoursOptions", "Learner", "ModelPlugin", "Packable",
+    "PackedLearner", "Plugin", "ReportPlugin", "ReportRequest", "ReportResult",
+    "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing", "UsageError", "example_of",
+    "ignore",
 ]

@@ -68,6 +68,31 @@ class HasGradients(Protocol):
     def double(self) -> Any: ...
 
 
+@runtime_checkable
+class Packable(Protocol):
+    """Trains together with learners like it as one packed learner (`rnnlab sweep --pack`):
+    runs that differ only in seed or in scalar options (lr, momentum, clip_grad, the schedule,
+    early stop, the initial weights). `pack` gets the members' freshly built learners (this
+    one among them, each seeded as its run says) and the device the pack may use ('cuda'
+    where there is a GPU and the runs allow it, else 'cpu'); it returns a PackedLearner, or
+    None where packing would not be faster there (the runs then train one by one)."""
+
+    def pack(self, learners: list[Any], device: str) -> PackedLearner | None: ...
+
+
+@runtime_checkable
+class PackedLearner(Protocol):
+    """S learners trained as one. `member(s)` is learner s as an ordinary Learner (with the
+    capabilities its solo learner has: predict, state_dict, set_lr, optimizer state, ...) whose
+    `train_step` rnnlab never calls: a packed step trains all S at once, each on its own batch,
+    x (S, B, ...) and t (S, B, M), and returns the S losses. A member whose run has ended gets
+    zeros and a learning rate of 0 (frozen) until the pack ends."""
+
+    def member(self, s: int) -> Any: ...
+
+    def train_packed(self, x: np.ndarray, t: np.ndarray) -> np.ndarray: ...
+
+
 OPTIMIZER_OPTIONS = frozenset({"optimizer", "momentum", "clip_grad"})
 
 

@@ -3,6 +3,7 @@ result it reports, and its progress as CellUpdates."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import rnnlab
 from rnnlab import config as cfgmod
-from rnnlab.contracts import Data
+from rnnlab.contracts import Data, Learner
 from rnnlab.errors import RnnlabError
 from rnnlab.events import CellUpdate, EpochDone, Event, EventSink, RunStarted, ignore
 from rnnlab.registry import default as default_registry
@@ -33,6 +34,7 @@ class CellTask:
     resume: str = ""  # directory of an interrupted run to continue
     data_files: dict[str, Any] | None = None  # the record of data sent along with the task
     resume_files: dict[str, bytes] | None = None  # that run's files, for a worker without it
+    pack: dict[str, Any] | None = None  # trained in a pack: its size, this member, the device
 
     @classmethod
     def of(cls, sweep_id: str, cell: Cell) -> CellTask:
@@ -41,17 +43,22 @@ class CellTask:
 
 
 def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = None, *,
-             data: Data | None = None, store: str | Path | None = None) -> dict[str, Any]:
+             data: Data | None = None, store: str | Path | None = None,
+             learner: Learner | None = None) -> dict[str, Any]:
     """Train one cell (`ExecutorRequest.run_cell`); never raises for a training failure (the
     result says it). `progress` receives its CellUpdates, `data` is its data if it was sent
-    along, `store` a run store to write to instead of the sweep's."""
+    along, `store` a run store to write to instead of the sweep's, `learner` the model to
+    train (a pack's member) instead of a fresh one."""
     import torch
 
-    torch.set_num_threads(1)
+    if threading.current_thread() is threading.main_thread():
+        torch.set_num_threads(1)
     emit: EventSink = ignore if progress is None else CellProgress(progress, task.index,
                                                                    task.label)
     cfg = cfgmod.merge(task.config)
-    tags = {"sweep": task.sweep, "cell": task.key, "recipe": task.recipe}
+    tags: dict[str, Any] = {"sweep": task.sweep, "cell": task.key, "recipe": task.recipe}
+    if task.pack:
+        tags["pack"] = task.pack
     try:
         if task.resume:
             # the sweep's data folder is where moved data files are looked for (by hash)
@@ -60,7 +67,8 @@ def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = Non
                                       lock_wait=RESUME_WAIT)
         else:
             run = rnnlab.run_training(cfg, emit=emit, data=data, data_files=task.data_files,
-                                      store=RunStore(store) if store else None, tags=tags)
+                                      store=RunStore(store) if store else None, tags=tags,
+                                      learner=learner)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # the cell failed; the sweep goes on

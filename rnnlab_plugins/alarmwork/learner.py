@@ -7,6 +7,8 @@ torch's (SGD with momentum or Adam, gradient clipping) written out, so `impl=bpt
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from rnnlab import NumpyOptimized, NumpyOptimizer
@@ -70,6 +72,16 @@ class BPTTLearner(NumpyOptimized):
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
         self._set_params({name: np.array(state[name], dtype=self.params[name].dtype)
                           for name in bptt.NAMES})
+
+    def pack(self, learners: list[Any], device: str) -> Any:
+        """Packable: on a GPU, these runs as one learner of the torch BPTT (impl=torch); on
+        the CPU none: this NumPy BPTT is faster there than the torch one even packed (8.6 ms
+        a step against 11.3 ms per network for a pack of 16, L=100, batch 20, one thread)."""
+        if device != "cuda":
+            return None
+        from rnnlab_plugins.alarmwork.learner_torch import packed
+
+        return packed(learners, device)
 
     def double(self) -> BPTTLearner:
         """Switch to float64 (for gradient checks)."""

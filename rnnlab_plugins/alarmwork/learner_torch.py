@@ -14,6 +14,7 @@ device; the loss is read back once the step has run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,28 +22,31 @@ import numpy as np
 import torch
 
 from rnnlab_plugins.alarmwork import bptt_torch
+from rnnlab_plugins.alarmwork.learner import BPTTLearner
 
 NAMES = bptt_torch.NAMES
 BETAS, EPS = (0.9, 0.999), 1e-8  # Adam's, as in NumpyOptimizer
 
 
 class TorchBPTTLearner:
-    """`params`: name -> (S, ...) array; `lr`, `momentum`, `clip_grad` as in TrainConfig
-    (`lr` may be one rate per network)."""
+    """`params`: name -> (S, ...) array; `optimizer`, `lr`, `momentum`, `clip_grad` as in
+    TrainConfig, the last three either one value for all networks or one each."""
 
     options = frozenset({"optimizer", "momentum", "clip_grad"})  # HonoursOptions
 
     def __init__(self, params: dict[str, np.ndarray], optimizer: str = "sgd",
-                 lr: float | np.ndarray = 0.01, momentum: float = 0.0,
-                 clip_grad: float | None = None, device: str = "cpu",
-                 graphs: bool | None = None) -> None:
+                 lr: Any = 0.01, momentum: Any = 0.0, clip_grad: Any = None,
+                 device: str = "cpu", graphs: bool | None = None) -> None:
         self.device = device
         self.params = {n: torch.as_tensor(np.asarray(params[n])).to(device) for n in NAMES}
         S = self.params["w_in1"].shape[0]
         dtype = self.params["w_in1"].dtype
-        self.kind, self.momentum, self.clip_grad = optimizer, momentum, clip_grad
+        self.kind = optimizer
         self.lr = torch.empty(S, dtype=torch.float64, device=device)
         self.set_lr(lr)
+        self.momentum = _each(momentum, S, device)  # (S,)
+        self.clip_grad = _each(_inf_for_none(clip_grad), S, device)  # (S,); inf: none
+        self.clipping = bool(torch.isfinite(self.clip_grad).any())
         self.buffers = self._fresh_buffers()
         self.graphs = (device == "cuda") if graphs is None else graphs
         self._steps: dict[tuple[int, ...], Callable[[], None]] = {}
@@ -69,18 +73,18 @@ class TorchBPTTLearner:
         """One update of every network, in place; the losses go to self._loss."""
         loss, grads = self.loss_and_gradients_packed(x, t)
         self._loss.copy_(loss)
-        if self.clip_grad is not None:
+        if self.clipping:
             norm = torch.sqrt(sum((g * g).flatten(1).sum(1) for g in grads.values()))  # (S,)
-            scale = torch.clamp(self.clip_grad / (norm + 1e-6), max=1.0)
-            grads = {k: g * _per_network(scale, g) for k, g in grads.items()}
+            scale = torch.clamp(self.clip_grad / (norm + 1e-6), max=1.0)  # (S,), 1 for inf
+            grads = {k: g * _per_network(scale, g).to(g.dtype) for k, g in grads.items()}
         if self.kind == "adam":
             self._adam(grads)
             return
         for name, g in grads.items():
             update = g
-            if self.momentum:
+            if f"momentum/{name}" in self.buffers:  # first step: 0 * momentum + g = g
                 update = self.buffers[f"momentum/{name}"]
-                update.mul_(self.momentum).add_(g)  # first step: 0 * momentum + g = g
+                update.mul_(_per_network(self.momentum, g).to(g.dtype)).add_(g)
             self.params[name].sub_(_per_network(self.lr, g).to(g.dtype) * update)
 
     def _adam(self, grads: dict[str, torch.Tensor]) -> None:
@@ -134,6 +138,15 @@ class TorchBPTTLearner:
             for k, v in kept.items():
                 now[k].copy_(v)  # undo the warm-up and the recording's own update
         return graph.replay
+
+    # -- packs ---------------------------------------------------------------------------------
+    def pack(self, learners: list[Any], device: str) -> TorchBPTTLearner | None:
+        """Packable: these learners as one, on the device they are on."""
+        return packed(learners, self.device)
+
+    def member(self, s: int) -> MemberView:
+        """PackedLearner: network s as a Learner (its train_step is the pack's)."""
+        return MemberView(self, s)
 
     # -- the Learner protocol (S = 1) ----------------------------------------------------------
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
@@ -196,7 +209,90 @@ class TorchBPTTLearner:
             return {"step": torch.zeros((), dtype=torch.int64, device=self.device),
                     **{f"m/{n}": z for n, z in zeros.items()},
                     **{f"s/{n}": z.clone() for n, z in zeros.items()}}
-        return {f"momentum/{n}": z for n, z in zeros.items()} if self.momentum else {}
+        return {f"momentum/{n}": z for n, z in zeros.items()} if bool(self.momentum.any()) \
+            else {}
+
+
+class MemberView:
+    """Network s of a pack: what a run needs of its learner, but for training."""
+
+    options = TorchBPTTLearner.options
+
+    def __init__(self, pack: TorchBPTTLearner, s: int) -> None:
+        self.pack, self.s, self.device = pack, s, pack.device
+
+    def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
+        raise RuntimeError("a pack's member is trained by the pack's train_packed")
+
+    def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
+        params = {k: v[self.s : self.s + 1] for k, v in self.pack.params.items()}
+        dtype = self.pack._loss.dtype
+        return np.concatenate([
+            bptt_torch.forward(params, torch.as_tensor(x[i : i + chunk][None]).to(
+                self.device, dtype))[0][0].cpu().numpy() for i in range(0, len(x), chunk)])
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {k: v[self.s].cpu().numpy().copy() for k, v in self.pack.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for name in NAMES:
+            self.pack.params[name][self.s].copy_(torch.as_tensor(np.asarray(state[name])))
+
+    def set_lr(self, lr: float) -> None:
+        self.pack.lr[self.s] = lr
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        state = {k: v[self.s].cpu().numpy().copy() for k, v in self.pack.buffers.items()
+                 if k != "step"}
+        if self.pack.kind == "adam":
+            state["step"] = np.array(int(self.pack.buffers["step"]))
+        return state
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        for key, value in state.items():
+            if key != "step" and key in self.pack.buffers:  # the pack counts steps itself
+                self.pack.buffers[key][self.s].copy_(torch.as_tensor(np.asarray(value)))
+
+
+def packed(learners: list[Any], device: str) -> TorchBPTTLearner | None:
+    """One TorchBPTTLearner for AlarmworkNet learners of either implementation (the NumPy
+    one's `BPTTLearner` or this one with S = 1) that share the optimizer and the shapes; None
+    if they do not. Their weights and optimizer state are copied in."""
+    solos = []
+    for learner in learners:
+        if isinstance(learner, TorchBPTTLearner) and learner.size == 1:
+            solos.append((learner.state_dict(), learner.kind, float(learner.lr[0]),
+                          float(learner.momentum[0]), float(learner.clip_grad[0]),
+                          learner.optimizer_state()))
+        elif isinstance(learner, BPTTLearner):
+            o = learner.optimizer
+            solos.append((learner.state_dict(), o.kind, o.lr, o.momentum,
+                          math.inf if o.clip_grad is None else o.clip_grad, o.state()))
+        else:
+            return None
+    shapes = {tuple((k, v.shape, v.dtype.str) for k, v in sorted(solo[0].items()))
+              for solo in solos}
+    if len(shapes) != 1 or len({solo[1] for solo in solos}) != 1:
+        return None
+    pack = TorchBPTTLearner({k: np.stack([solo[0][k] for solo in solos]) for k in NAMES},
+                            solos[0][1], [solo[2] for solo in solos],
+                            [solo[3] for solo in solos], [solo[4] for solo in solos],
+                            device=device)
+    for s, solo in enumerate(solos):
+        pack.member(s).load_optimizer_state(solo[5])
+    return pack
+
+
+def _each(value: Any, S: int, device: str) -> torch.Tensor:
+    """One float64 value per network from a scalar or S values."""
+    return torch.as_tensor(np.asarray(value, dtype=np.float64), device=device).expand(S).clone()
+
+
+def _inf_for_none(value: Any) -> Any:
+    """Clipping norms with None (no clipping) as infinity."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [math.inf if v is None else v for v in value]
+    return math.inf if value is None else value
 
 
 def _per_network(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

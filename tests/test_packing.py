@@ -1,0 +1,188 @@
+"""`rnnlab sweep --pack`: runs trained as one packed learner, each an ordinary run that equals
+its solo run up to rounding (own data order, learning rate, early stop), resumable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.runs import RunStore
+from rnnlab.sweep.pack import Rendezvous
+
+# impl=torch: the learners that pack on the CPU too (the NumPy default packs on a GPU only).
+# Two learning rates x two seeds x two early stops, with shuffling: dev accuracy > 30 ends
+# some runs before their last epoch, so members of one pack stop at different epochs.
+SPEC = """
+name: packs
+model: alarmwork
+L: 10
+seeds: 2
+epochs: 4
+lr: [0.01, 0.05]
+shuffle: true
+early_stop: [30, 101]
+set: {impl: torch}
+"""
+
+
+def by_cell(store: Path) -> dict[str, dict]:
+    cells = {}
+    for run in RunStore(store):
+        summary = run.summary
+        cells[summary["cell"]] = {"status": summary["status"], "epochs": summary["epochs"],
+                                  "test": summary["test"], "losses": run.losses(),
+                                  "pack": summary.get("pack"),
+                                  "seed": run.config["seed"], "lr": run.config["lr"]}
+    return cells
+
+
+def assert_equal_up_to_rounding(packed: dict, solo: dict) -> None:
+    assert set(packed) == set(solo) and len(solo) == 8
+    for key, run in solo.items():
+        member = packed[key]
+        assert member["status"] == run["status"] == "completed"
+        assert member["epochs"] == run["epochs"]
+        assert member["test"]["accuracy"] == run["test"]["accuracy"]
+        np.testing.assert_allclose(member["losses"], run["losses"], rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def solo_reference(tmp_path_factory, cli) -> tuple[Path, dict]:
+    """The sweep run one run at a time (local executor), once for the module."""
+    root = tmp_path_factory.mktemp("solo")
+    os.chdir(root)
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 100, "dev": 50, "test": 50})
+    Path("packs.yaml").write_text(SPEC)
+    result = cli("sweep", "packs.yaml", "--runs-dir", "solo")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return root, by_cell(root / "solo")
+
+
+def test_a_packed_sweep_gives_each_run_its_solo_result(solo_reference, cli, monkeypatch):
+    root, solo = solo_reference
+    monkeypatch.chdir(root)
+    result = cli("sweep", "packs.yaml", "--pack", "--runs-dir", "packed")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    packed = by_cell(root / "packed")
+    assert_equal_up_to_rounding(packed, solo)
+    # one pack of 8 (settings, L and epochs are shared), each member recorded as such
+    assert sorted(m["pack"]["member"] for m in packed.values()) == list(range(8))
+    assert {m["pack"]["size"] for m in packed.values()} == {8}
+    assert {m["pack"]["device"] for m in packed.values()} == {"cpu"}
+    assert all(run["pack"] is None for run in solo.values())
+    assert len({m["epochs"] for m in packed.values()}) > 1  # members stopped on their own
+
+
+def test_an_interrupted_pack_resumes_to_the_solo_results(solo_reference, monkeypatch):
+    root, solo = solo_reference
+    monkeypatch.chdir(root)
+    args = [sys.executable, "-m", "rnnlab", "sweep", "packs.yaml", "--pack", "--runs-dir",
+            "cut", "--epochs", "4"]
+    process = subprocess.Popen([*args, "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(180, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            update = json.loads(line)
+            if update.get("state") == "running" and (update.get("epoch") or 0) >= 2:
+                break  # the pack is past its first epoch: stop it there
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+    assert process.returncode == 143, stderr
+    statuses = sorted(r.summary["status"] for r in RunStore(root / "cut"))
+    assert "interrupted" in statuses, statuses
+    resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_equal_up_to_rounding(by_cell(root / "cut"), solo)
+
+
+def test_without_a_gpu_the_numpy_learners_do_not_pack_and_nothing_changes(workdir, cli):
+    """The default AlarmworkNet learner (NumPy BPTT) is faster solo on the CPU: --pack leaves
+    its runs to the local executor, bit for bit the same runs."""
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 60, "dev": 20, "test": 20})
+    common = ["sweep", "--model", "alarmwork", "--L", "10", "--seeds", "2", "--epochs", "2"]
+    assert cli(*common, "--pack", "--runs-dir", "a").exit_code == 0
+    assert cli(*common, "--runs-dir", "b").exit_code == 0
+    a, b = by_cell(Path("a")), by_cell(Path("b"))
+    assert set(a) == set(b) and len(a) == 2
+    for key in a:
+        assert a[key]["pack"] is None
+        assert a[key]["test"] == b[key]["test"]
+        np.testing.assert_array_equal(a[key]["losses"], b[key]["losses"])
+
+
+def test_pack_goes_with_no_other_executor(small_data, cli):
+    result = cli("sweep", "--model", "alarmwork", "--L", "10", "--pack", "--executor", "dask")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --pack runs on this machine; it cannot go with "
+                             "--executor dask\n")
+
+
+class Counting:
+    """A PackedLearner of S scalar 'networks': the loss of member s is the sum of its batch."""
+
+    def __init__(self, fail_on: int = -1) -> None:
+        self.calls, self.fail_on = [], fail_on
+
+    def train_packed(self, x, t):
+        self.calls.append(x.copy())
+        if len(self.calls) == self.fail_on:
+            raise RuntimeError("boom")
+        return x.reshape(len(x), -1).sum(1)
+
+    def member(self, s):
+        return None
+
+
+def test_the_rendezvous_steps_once_all_members_are_in_and_lets_members_leave():
+    packed = Counting()
+    rendezvous = Rendezvous(packed, 3)
+    losses = {}
+
+    def member(s, steps):
+        for i in range(steps):
+            losses[s, i] = rendezvous.step(s, np.full((2,), float(s + 10 * i)), np.zeros(1))
+        rendezvous.leave(s)
+
+    threads = [threading.Thread(target=member, args=(s, n)) for s, n in ((0, 3), (1, 1),
+                                                                         (2, 2))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert len(packed.calls) == 3  # steps 1-3, with members leaving after 1 and 2 steps
+    np.testing.assert_array_equal(packed.calls[1][1], [0.0, 0.0])  # member 1 left: zeros
+    np.testing.assert_array_equal(packed.calls[2][2], [0.0, 0.0])  # member 2 left too
+    assert losses == {(0, 0): 0.0, (0, 1): 20.0, (0, 2): 40.0, (1, 0): 2.0, (2, 0): 4.0,
+                      (2, 1): 24.0}
+
+
+def test_a_failing_packed_step_fails_every_waiting_member():
+    rendezvous = Rendezvous(Counting(fail_on=1), 2)
+    errors = []
+
+    def member(s):
+        try:
+            rendezvous.step(s, np.ones(1), np.zeros(1))
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=member, args=(s,)) for s in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == ["boom", "boom"]
