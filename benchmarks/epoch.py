@@ -3,6 +3,7 @@
 
     python benchmarks/epoch.py                 # L=100, 10,000 sequences, batch 20, hidden 50
     python benchmarks/epoch.py --L 50 --repeats 5 --json
+    python benchmarks/epoch.py --device cuda --skip-memory     # on a GPU
 
 Every model trains on the same in-memory adding-task data with the homework recipe (SGD, lr 0.01,
 momentum 0.9). Epochs of all variants are interleaved, `--repeats` times, and the medians are
@@ -36,21 +37,25 @@ VARIANTS = [  # (label, model, settings)
 LONG = [1000, 5000]  # sequence lengths of the memory comparison
 
 
-def learner_and_data(model: str, settings: dict, L: int, n: int):
+def learner_and_data(model: str, settings: dict, L: int, n: int, device: str = "cpu"):
     import torch
 
     import rnnlab
 
     torch.set_num_threads(1)
     spec, data = rnnlab.get_plugin("dataset", "adding").example(L, n, seed=0)
-    learner = rnnlab.build_learner(model, spec, settings=settings, seed=0, device="cpu")
+    learner = rnnlab.build_learner(model, spec, settings=settings, seed=0, device=device)
     return learner, data
 
 
-def epoch_seconds(learner, data, batch: int) -> float:
+def epoch_seconds(learner, data, batch: int, device: str = "cpu") -> float:
+    import torch
+
     tick = time.perf_counter()
     for i in range(0, len(data.x), batch):
         learner.train_step(data.x[i : i + batch], data.t[i : i + batch])
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - tick
 
 
@@ -105,6 +110,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="epochs per variant [3]")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--skip-memory", action="store_true", help="no long-sequence part")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the models train [cpu]; on cuda AlarmworkNet's default is "
+                             "its torch BPTT in CUDA graphs, and memory is not probed")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -116,18 +124,19 @@ def main() -> None:
     console = Console(stderr=args.json)
     setups = []
     for label, model, settings in VARIANTS:
-        learner, data = learner_and_data(model, settings, args.L, args.n)
+        learner, data = learner_and_data(model, settings, args.L, args.n, args.device)
         setups.append((label, learner, data))
     times: dict[str, list[float]] = {label: [] for label, _, _ in setups}
     for r in range(args.repeats):  # interleaved, so drift in machine speed hits all alike
         for label, learner, data in setups:
-            times[label].append(epoch_seconds(learner, data, args.batch))
+            times[label].append(epoch_seconds(learner, data, args.batch, args.device))
             console.print(f"repeat {r + 1}/{args.repeats}  {label:<38} "
                           f"{times[label][-1]:6.2f} s", highlight=False)
     median = {label: statistics.median(ts) for label, ts in times.items()}
     rows = []
     for (label, model, settings), (_, learner, _) in zip(VARIANTS, setups, strict=True):
-        memory = probe_in_subprocess(model, settings, args.L, args.batch)
+        memory = (probe_in_subprocess(model, settings, args.L, args.batch)
+                  if args.device == "cpu" else {"peak_step_mb": math.nan})
         rows.append({"variant": label, "impl": type(learner).__name__,
                      "median_s": round(median[label], 3),
                      "min_s": round(min(times[label]), 3), "max_s": round(max(times[label]), 3),
@@ -140,7 +149,7 @@ def main() -> None:
     }
     targets["met"] = targets["default_over_lstm"] <= 0.5 and targets["autograd_over_default"] >= 5
     long_rows = []
-    if not args.skip_memory:
+    if not args.skip_memory and args.device == "cpu":
         for L in LONG:
             K = round(math.sqrt(L))
             for label, settings in [("bptt", {"impl": "bptt"}),
@@ -150,12 +159,13 @@ def main() -> None:
                 result = probe_in_subprocess("alarmwork", settings, L, args.batch)
                 long_rows.append({"L": L, "variant": f"alarmwork {label}", **result})
     report = {"L": args.L, "n": args.n, "batch": args.batch, "repeats": args.repeats,
-              "threads": 1, "epochs": rows, "targets": targets, "long_sequences": long_rows}
+              "threads": 1, "device": args.device, "epochs": rows, "targets": targets,
+              "long_sequences": long_rows}
     if args.json:
         print(json.dumps(report, indent=2))
         return
     table = Table(title=f"one epoch: {args.n} sequences, L={args.L}, batch {args.batch}, "
-                        "hidden 50, 1 thread")
+                        f"hidden 50, 1 thread, {args.device}")
     for header in ("variant", "median s", "min-max s", "x lstm", "peak step MB"):
         table.add_column(header)
     for row in rows:
