@@ -41,8 +41,10 @@ def forward(p: dict[str, torch.Tensor], x: torch.Tensor
     for j in range(len(ticks)):
         z2 = torch.tanh(torch.baddbmm(a2_in[:, j], z2, w_rec2_t))  # (S, B, P)
         z2_ticks[:, j] = z2
-    # z2 before each step l (z2[l-1]) is the value of the last tick before l: tick (l-1)//2+...
-    z2_held = torch.repeat_interleave(z2_ticks, 2, dim=1)[:, :L]  # z2[l], (S, L, B, P)
+    # z2[l] is what the last tick up to l wrote: tick l // 2 (each value held for two steps;
+    # an expand, not repeat_interleave, which may ask the GPU for the output size)
+    T = len(ticks)
+    z2_held = z2_ticks.unsqueeze(2).expand(S, T, 2, B, P).reshape(S, 2 * T, B, P)[:, :L]
     z2_prev = torch.cat([x.new_zeros(S, 1, B, P), z2_held[:, :-1]], dim=1)  # z2[l-1]
     # Layer_rec1: C[l] = x_l w_in1ᵀ + b_in1 for all steps, then the sequential part.
     C = xt @ p["w_in1"].transpose(1, 2).unsqueeze(1) + p["b_in1"][:, None, None]  # (S,L,B,P)

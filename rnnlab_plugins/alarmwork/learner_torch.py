@@ -132,7 +132,8 @@ class TorchBPTTLearner:
             self._step(self._x[shape], self._t[shape])  # warm-up: allocations, kernels
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):  # other members'
+            # threads may use the GPU meanwhile
             self._step(self._x[shape], self._t[shape])
         for kept, now in ((saved[0], self.params), (saved[1], self.buffers)):
             for k, v in kept.items():
