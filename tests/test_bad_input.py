@@ -156,7 +156,7 @@ CASES: dict[str, Case] = {
     "set format": Case({}, ["train", "alarmwork", "--set", "impl"],
                        "--set expects KEY=VALUE, got 'impl'"),
     "set choice": Case({}, ["train", "alarmwork", "--set", "impl=fast"],
-                       "setting 'impl' expects one of auto|bptt|autograd, got 'fast'"),
+                       "setting 'impl' expects one of auto|bptt|torch|autograd, got 'fast'"),
     "early stop text": Case({}, ["train", "lstm", "--early-stop", "soon"],
                             "--early-stop expects a number or 'off', got 'soon'"),
     "gen L one": Case({}, ["gen-data", "--L", "1"],

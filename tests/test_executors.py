@@ -59,7 +59,7 @@ def install(fake_dist) -> None:
 
 
 def test_bundled_executors_are_plugins(workdir, cli):
-    assert rnnlab.list_plugins("executor") == ["dask", "local"]
+    assert rnnlab.list_plugins("executor") == ["dask", "local", "pack"]
     for name in ("local", "dask"):
         assert isinstance(rnnlab.get_plugin("executor", name), ExecutorPlugin)
     listed = {(r["kind"], r["name"]): r for r in json.loads(cli("plugins", "--json").stdout)}

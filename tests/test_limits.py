@@ -92,17 +92,17 @@ CASES: dict[str, tuple[list[str], str]] = {
                           "--jobs 3: at most 2 worker processes here (about 2.92 GB each, 8 GB "
                           "available: room for 2; 2 CPU cores x 4 = 8)"),
     "gradcheck L": (["gradcheck", "alarmwork", "--L", "1000000"],
-                    "--L 1000000: the gradient check of alarmwork would take at least 1.1 days "
-                    "(limit: 10 minutes): two loss evaluations per weight in each of 4 form(s); "
+                    "--L 1000000: the gradient check of alarmwork would take at least 1.37 days "
+                    "(limit: 10 minutes): two loss evaluations per weight in each of 5 form(s); "
                     "use a smaller --L"),
     "gradcheck hidden": (["gradcheck", "alarmwork", "--hidden", "100"],
-                         "--hidden 100: the gradient check of alarmwork would take at least 11 "
+                         "--hidden 100: the gradient check of alarmwork would take at least 13.8 "
                          "minutes (limit: 10 minutes): two loss evaluations per weight in each of "
-                         "4 form(s); use a smaller --hidden"),
+                         "5 form(s); use a smaller --hidden"),
     "gradcheck batch": (["gradcheck", "alarmwork", "--batch", "100000000000"],
                         "--batch 100000000000: the gradient check of alarmwork would take at "
-                        "least 2.39 years (limit: 10 minutes): two loss evaluations per weight "
-                        "in each of 4 form(s); use a smaller --batch"),
+                        "least 2.99 years (limit: 10 minutes): two loss evaluations per weight "
+                        "in each of 5 form(s); use a smaller --batch"),
     "gradcheck seed": (["gradcheck", "alarmwork", "--seed", "-1"],
                        "--seed expects an integer in [0, 4294967295], got -1"),
     "report zoom": (["report", "reconstructions", "--set", "zoom=1000"],

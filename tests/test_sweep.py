@@ -168,7 +168,7 @@ def test_sweep_errors_name_the_file(workdir, cli):
     assert "no model given" in cli("sweep", "--L", "10").stderr
     unknown = cli("sweep", "--model", "lstm", "--L", "5", "--executor", "slurm")
     assert unknown.exit_code == 2
-    assert unknown.stderr == "error: unknown executor 'slurm' (available: dask, local)\n"
+    assert unknown.stderr == "error: unknown executor 'slurm' (available: dask, local, pack)\n"
 
 
 @pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143)])
