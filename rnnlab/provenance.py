@@ -67,19 +67,20 @@ def provenance(cfg: TrainConfig, registry: Registry, device: str,
     model_info = registry.find("model", cfg.model)
     data_info = registry.find("dataset", cfg.data)
     import numpy as np
-    import torch
+
+    torch = sys.modules.get("torch")  # not imported: the run did not use it
 
     return {
         "seed": cfg.seed,
         "rnnlab": version("rnnlab"),
         "model_plugin": {"dist": model_info.dist, "version": model_info.version},
         "dataset_plugin": {"dist": data_info.dist, "version": data_info.version},
-        "torch": torch.__version__,
+        "torch": torch.__version__ if torch is not None else version("torch"),
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "device": device,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
         "blas_environment": numerics.recorded(),
         "git_commit": commit,
         "command": sys.argv,

@@ -5,6 +5,7 @@ model from its checkpoint on the data it recorded, re-evaluating a run."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,13 +139,14 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
     """Seed, build the plugin's model and wrap a torch module; returns (learner, device).
     The plugin sees its own settings only. A learner that trains itself must be able to do
     what the options ask (a schedule, an optimizer option), or the run is refused."""
-    import torch
-
     own = plugin_settings(cfg.settings, "model", model_plugin.settings)
     requested = cfg.device
     if requested == "auto":
         cfg = dataclasses.replace(cfg, device=auto_device(model_plugin, spec, cfg, own))
-    torch.manual_seed(cfg.seed)
+    if not getattr(model_plugin, "torch_free", False):
+        import torch
+
+        torch.manual_seed(cfg.seed)
     built = model_plugin.build(spec, dataclasses.replace(cfg, settings=own))
     if isinstance(built, Learner):
         device = str(getattr(built, "device", "cpu"))  # a learner on a GPU says so
@@ -161,7 +163,8 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
                 raise UsageError(f"{flag} {getattr(cfg, option)}: model '{cfg.model}' updates "
                                  f"its weights by its own rule, which does not apply {flag}")
         return built, device
-    if not isinstance(built, torch.nn.Module):
+    torch = sys.modules.get("torch")  # a torch module means torch was imported
+    if torch is None or not isinstance(built, torch.nn.Module):
         raise PluginError(
             f"model '{cfg.model}': build() returned {type(built).__name__}, expected a "
             "torch.nn.Module or an rnnlab.Learner"
@@ -175,14 +178,21 @@ def make_learner(model_plugin: Any, spec: DataSpec, cfg: TrainConfig) -> tuple[L
 def auto_device(model_plugin: Any, spec: DataSpec, cfg: TrainConfig, own: dict[str, Any]) -> str:
     """What `--device auto` means for this model and run: the plugin's choice (its own
     settings by plain name), which can only name a device that is there."""
-    import torch
-
-    cuda = torch.cuda.is_available()
+    cuda = GpuPresent()
     chosen = model_plugin.auto_device(spec, dataclasses.replace(cfg, settings=own), cuda)
     if chosen not in ("cpu", "cuda") or (chosen == "cuda" and not cuda):
         raise PluginError(f"model '{cfg.model}': auto_device() returned {chosen!r}, expected "
                           "'cpu' or, with a GPU present, 'cuda'")
     return chosen
+
+
+class GpuPresent:
+    """Whether torch sees a GPU, as a bool that imports torch only when it is asked."""
+
+    def __bool__(self) -> bool:
+        import torch
+
+        return torch.cuda.is_available()
 
 
 def build_learner(registry: Registry, model: str, spec: DataSpec,

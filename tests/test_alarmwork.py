@@ -5,6 +5,9 @@ in public solutions. Gradients are tested in test_bptt.py."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ import torch
 
 import rnnlab
 from rnnlab import DataSpec, NumpyOptimizer
+from rnnlab.runs import RunStore
 from rnnlab_plugins.alarmwork import bptt_plain
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
 from rnnlab_plugins.alarmwork.net import AlarmworkNet
@@ -172,3 +176,43 @@ def test_plugin_builds_with_settings_and_trains(small_data):
     run = rnnlab.train("alarmwork", L=10, epochs=1, settings={"layer_out": "scalar"})
     assert run.summary["status"] == "completed"
     assert set(run.load_checkpoint()) == set(NAMES)
+
+
+@pytest.mark.parametrize("rec_init", ["xavier", "identity"])
+def test_numpy_initial_weights_equal_torchs_to_the_bit(rec_init):
+    """init.py draws what AlarmworkNet draws after torch.manual_seed: the homework numbers do
+    not depend on whether torch is imported."""
+    from rnnlab_plugins.alarmwork import init
+    from rnnlab_plugins.alarmwork.net import AlarmworkNet
+
+    for seed in (0, 1, 4, 2**32 - 1):
+        for D, P, M in ((2, 50, 1), (1, 3, 2), (3, 7, 4)):
+            torch.manual_seed(seed)
+            expected = AlarmworkNet(D, P, M, rec_init=rec_init).state_dict()
+            got = init.weights(D, P, M, seed, rec_init)
+            assert set(got) == set(expected)
+            for name, value in expected.items():
+                assert got[name].dtype == np.float32
+                np.testing.assert_array_equal(got[name], value.numpy())
+    assert init.weights(2, 5, 1, 0, "orthogonal") is None  # drawn by torch
+
+
+def test_training_alarmwork_on_its_numpy_path_never_imports_torch(workdir):
+    """With torch made unimportable, `rnnlab train alarmwork` (NumPy BPTT, Xavier weights)
+    trains, and records the same run as a process that loaded torch first."""
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
+    run = "from rnnlab.cli import main; main(sys.argv[1:])"
+    args = ["train", "alarmwork", "--L", "10", "--epochs", "2", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}  # NumPy loads with torch, before the CLI could set them
+    for store, first in (("without", "sys.modules['torch'] = None"), ("with", "import torch")):
+        done = subprocess.run([sys.executable, "-c", f"import sys; {first}; {run}", *args,
+                               "--runs-dir", store], capture_output=True, text=True,
+                              timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+    without, with_torch = (RunStore(s).list()[0] for s in ("without", "with"))
+    assert without.provenance["torch_threads"] is None
+    assert without.provenance["torch"] == torch.__version__  # from the installed metadata
+    assert with_torch.provenance["torch_threads"] == 1
+    assert without.summary["test"] == with_torch.summary["test"]
+    np.testing.assert_array_equal(without.losses(), with_torch.losses())

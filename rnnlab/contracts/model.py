@@ -134,6 +134,9 @@ class ModelPlugin(Plugin):
     # Memory per sample x step x hidden unit for the limits, keys as in
     # rnnlab.limits.MODEL_COSTS; {}: the costliest bundled model's figures.
     costs: ClassVar[dict[str, float]] = {}
+    # True: build() seeds any torch it uses itself (torch.manual_seed(config.seed)), so rnnlab
+    # does not import torch for this model (a NumPy model then starts seconds sooner).
+    torch_free: ClassVar[bool] = False
 
     @abc.abstractmethod
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
@@ -141,6 +144,7 @@ class ModelPlugin(Plugin):
 
     def auto_device(self, spec: DataSpec, config: TrainConfig, cuda: bool) -> str:
         """The device ('cpu' or 'cuda') a run with `--device auto` trains on; `cuda` says
-        whether a GPU is present. By default the GPU where there is one; a model whose CPU
-        path is the faster one for the run's size overrides this (say why, with the figures)."""
+        whether a GPU is present (as a bool: asking imports torch). By default the GPU where
+        there is one; a model whose CPU path is the faster one for the run's size overrides
+        this (say why, with the figures)."""
         return "cuda" if cuda else "cpu"

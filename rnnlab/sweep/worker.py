@@ -3,6 +3,7 @@ result it reports, and its progress as CellUpdates."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,9 +50,8 @@ def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = Non
     result says it). `progress` receives its CellUpdates, `data` is its data if it was sent
     along, `store` a run store to write to instead of the sweep's, `learner` the model to
     train (a pack's member) instead of a fresh one."""
-    import torch
-
-    if threading.current_thread() is threading.main_thread():
+    torch = sys.modules.get("torch")  # imported later, it takes OMP_NUM_THREADS=1
+    if torch is not None and threading.current_thread() is threading.main_thread():
         torch.set_num_threads(1)
     emit: EventSink = ignore if progress is None else CellProgress(progress, task.index,
                                                                    task.label)

@@ -28,6 +28,7 @@ class Alarmwork(ModelPlugin):
         "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
                             choices=("xavier", "orthogonal", "identity")),
     }
+    torch_free = True  # build() seeds the torch it uses itself
     timing = Timing("layer_out", slow="scalar", fast="vector", shared={"impl": "autograd"})
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
                  {"impl": "bptt"}, {"impl": "bptt", "checkpoint_every": 2}, {"impl": "torch"})
@@ -39,10 +40,11 @@ class Alarmwork(ModelPlugin):
         return "cpu"
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
-        from rnnlab_plugins.alarmwork.net import AlarmworkNet
-
+        """The NumPy BPTT learner without torch (its Xavier or identity initial weights are
+        drawn in NumPy, equal to torch's: init.py); anything else through torch, seeded here
+        (`torch_free`)."""
         layer_out, impl = config.settings["layer_out"], config.settings["impl"]
-        K = config.settings["checkpoint_every"]
+        K, rec_init = config.settings["checkpoint_every"], config.settings["rec_init"]
         cuda = config.device == "cuda"
         if impl == "auto":
             impl = "autograd" if layer_out == "scalar" else "torch" if cuda else "bptt"
@@ -55,11 +57,22 @@ class Alarmwork(ModelPlugin):
                              "for layer_out=scalar")
         if K < 0 or (K and impl != "bptt"):
             raise UsageError(f"checkpoint_every expects an integer >= 0 with impl=bptt, got {K}")
-        net = AlarmworkNet(spec.input_dim, config.hidden, spec.output_dim, layer_out=layer_out,
-                           rec_init=config.settings["rec_init"])
-        if impl == "autograd":
-            return net
-        state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+        D, P, M = spec.input_dim, config.hidden, spec.output_dim
+        state = None
+        if impl == "bptt":
+            from rnnlab_plugins.alarmwork import init
+
+            state = init.weights(D, P, M, config.seed, rec_init)
+        if state is None:
+            import torch
+
+            from rnnlab_plugins.alarmwork.net import AlarmworkNet
+
+            torch.manual_seed(config.seed)
+            net = AlarmworkNet(D, P, M, layer_out=layer_out, rec_init=rec_init)
+            if impl == "autograd":
+                return net
+            state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
         if impl == "torch":
             from rnnlab_plugins.alarmwork.learner_torch import TorchBPTTLearner
 
