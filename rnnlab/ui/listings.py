@@ -53,7 +53,7 @@ def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
         for key, value in d.get("declares", {}).items():
             if value not in ("", None, [], {}):
                 console.print(one_line(f"{key}: {value}"), markup=False, soft_wrap=True)
-        rows = [[key, str(st["default"]), "|".join(map(str, st["choices"])) or "-", st["help"]]
+        rows = [[key, str(st["default"]), " | ".join(map(str, st["choices"])) or "-", st["help"]]
                 for key, st in d.get("settings", {}).items()]
         if rows:
             console.print(simple_table("settings (--set KEY=VALUE)",
