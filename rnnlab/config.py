@@ -48,6 +48,9 @@ class TrainConfig:
     data_dir: str = "datasets"
     runs_dir: str = "runs"
     settings: dict[str, Any] = field(default_factory=dict)
+    # the model's named recipe the run started from ('': the model's default); a label: the
+    # options above are what the run uses
+    recipe: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -185,6 +188,27 @@ def to_yaml(cfg: TrainConfig) -> str:
     return dump_yaml(cfg.to_dict())
 
 
+HOMEWORK = "homework"  # every model's recipe of rnnlab's defaults, unless it declares its own
+
+
+def named_recipe(model_plugin: Any, model: str, name: str
+                 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(name, training options, settings) of the model's recipe `name`; '' is the model's
+    default: `default_recipe` if it names one, else its unnamed `recipe`. Every model has
+    'homework' (rnnlab's defaults, the course's homework recipe) unless it declares its own."""
+    recipes = dict(getattr(model_plugin, "recipes", {}) or {})
+    name = name or str(getattr(model_plugin, "default_recipe", "") or "")
+    if not name:
+        return "", dict(model_plugin.recipe), {}
+    if name not in recipes and name != HOMEWORK:
+        known = ", ".join(sorted({HOMEWORK, *recipes}))
+        raise UsageError(f"--recipe {name}: model '{model}' has no such recipe "
+                         f"(recipes: {known}; `rnnlab plugins {model}` shows them)")
+    options = dict(recipes.get(name, {}))
+    sets = dict(options.pop("set", None) or {})
+    return name, options, sets
+
+
 def resolve(
     model: str,
     registry: Any,
@@ -193,7 +217,8 @@ def resolve(
     options: dict[str, Any] | None = None,
     sets: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """The full configuration of a run: defaults < model recipe < YAML file < options < --set."""
+    """The full configuration of a run: defaults < the model's recipe (named by `recipe` in the
+    options or the file, else its default) < YAML file < options < --set."""
     from_file = read_yaml(config_file) if config_file is not None else {}
     options = {k: v for k, v in (options or {}).items() if v is not None}
     model_plugin = registry.get("model", model)
@@ -206,8 +231,11 @@ def resolve(
             f"dataset '{data}' is {data_plugin.kind} data"
         )
     file_settings = from_file.pop("settings", {})
-    layers = [dict(model_plugin.recipe), from_file, options]
-    cfg = merge(*layers, {"model": model, "data": data})
+    name, recipe, recipe_sets = named_recipe(model_plugin, model,
+                                             str(options.get("recipe") or
+                                                 from_file.get("recipe") or ""))
+    layers = [recipe, from_file, options]
+    cfg = merge(*layers, {"model": model, "data": data, "recipe": name})
     if not any("early_stop" in layer for layer in layers):
         cfg.early_stop = data_plugin.early_stop
     if data_plugin.kind != "sequence":
@@ -220,7 +248,7 @@ def resolve(
         resolve_settings(file_settings, declared)
     except UsageError as exc:
         raise UsageError(f"{config_file}: {exc}") from None
-    cfg.settings = resolve_settings({**file_settings, **(sets or {})}, declared)
+    cfg.settings = resolve_settings({**recipe_sets, **file_settings, **(sets or {})}, declared)
     validate(cfg)
     limits.check_training(cfg, registry)  # memory and time, before any data is made or read
     return cfg

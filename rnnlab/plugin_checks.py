@@ -129,6 +129,28 @@ def _check_model(obj: Any) -> list[str]:
             config.coerce(key, value, "recipe")
         except UsageError as exc:
             raise PluginError(str(exc)) from None
+    recipes = obj.recipes
+    if not isinstance(recipes, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in recipes.items()):
+        raise PluginError("recipes must map names to mappings of training option: value")
+    for name, options in recipes.items():
+        for key, value in options.items():
+            if key == "set":
+                unknown = sorted(set(value) - set(obj.settings)) if isinstance(value, dict) \
+                    else ["(not a mapping)"]
+                if unknown:
+                    raise PluginError(f"recipe '{name}': 'set' names no setting of the model: "
+                                      f"{', '.join(map(str, unknown))}")
+                continue
+            if key not in config.FIELDS or key in ("model", "settings", "recipe"):
+                hint = did_you_mean(str(key), config.FIELDS)
+                raise PluginError(f"recipe '{name}': key '{key}' is not a training option{hint}")
+            try:
+                config.coerce(key, value, f"recipe '{name}'")
+            except UsageError as exc:
+                raise PluginError(str(exc)) from None
+    if obj.default_recipe and obj.default_recipe not in recipes:
+        raise PluginError(f"default_recipe '{obj.default_recipe}' is not one of its recipes")
     if obj.timing is not None and not isinstance(obj.timing, Timing):
         if not isinstance(obj.timing, tuple) or len(obj.timing) not in (3, 4):
             raise PluginError("timing must be an rnnlab.Timing")

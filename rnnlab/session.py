@@ -18,6 +18,7 @@ from rnnlab.config import (
     FIELDS,
     TrainConfig,
     merge,
+    named_recipe,
     plugin_settings,
     resolve_settings,
     validate,
@@ -203,8 +204,10 @@ def build_learner(registry: Registry, model: str, spec: DataSpec,
     unknown = sorted(set(options) - set(FIELDS))
     if unknown:
         raise UsageError(f"unknown training option(s): {', '.join(unknown)}")
-    cfg = merge(dict(plugin.recipe), options, {"model": model})
-    cfg.settings = resolve_settings(settings or {}, [(f"model '{model}'", plugin.settings)])
+    name, recipe, recipe_sets = named_recipe(plugin, model, str(options.get("recipe") or ""))
+    cfg = merge(recipe, options, {"model": model, "recipe": name})
+    cfg.settings = resolve_settings({**recipe_sets, **(settings or {})},
+                                    [(f"model '{model}'", plugin.settings)])
     return make_learner(plugin, spec, validate(cfg))[0]
 
 

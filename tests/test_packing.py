@@ -24,6 +24,7 @@ from rnnlab.sweep.pack import Rendezvous
 SPEC = """
 name: packs
 model: alarmwork
+recipe: homework
 L: 10
 seeds: 2
 epochs: 4

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import rnnlab
 from rnnlab import DataSpec, NumpyOptimizer
@@ -152,3 +153,57 @@ def test_a_schedule_left_at_constant_keeps_existing_sweep_cells():
     assert cell_key(cfg, "homework") == "3489738ad880"  # the key from before lr_schedule existed
     cfg.lr_schedule = "step"
     assert cell_key(cfg, "homework") != "3489738ad880"
+
+
+# -- named recipes -------------------------------------------------------------------------------
+
+def test_alarmworks_default_is_the_long_sequence_recipe_and_homework_is_named(workdir, cli):
+    default = yaml.safe_load(cli("train", "alarmwork", "--print-config").stdout)
+    assert default["recipe"] == "long-sequences"
+    assert (default["optimizer"], default["lr"], default["clip_grad"]) == ("adam", 0.0003, 1.0)
+    assert default["settings"]["rec_init"] == "orthogonal"
+    homework = yaml.safe_load(cli("train", "alarmwork", "--recipe", "homework",
+                                  "--print-config").stdout)
+    assert homework["recipe"] == "homework"
+    assert (homework["optimizer"], homework["lr"], homework["momentum"],
+            homework["clip_grad"]) == ("sgd", 0.01, 0.9, None)
+    assert homework["settings"]["rec_init"] == "xavier"
+    # options and --set still win over a recipe
+    mine = yaml.safe_load(cli("train", "alarmwork", "--recipe", "long-sequences", "--lr", "0.001",
+                              "--set", "rec_init=identity", "--print-config").stdout)
+    assert mine["lr"] == 0.001 and mine["settings"]["rec_init"] == "identity"
+
+
+def test_every_model_has_the_homework_recipe_and_unknown_names_are_refused(workdir, cli):
+    assert yaml.safe_load(cli("train", "lstm", "--recipe", "homework",
+                              "--print-config").stdout)["recipe"] == "homework"
+    refused = cli("train", "lstm", "--recipe", "long-sequences")
+    assert refused.exit_code == 2
+    assert refused.stderr == ("error: --recipe long-sequences: model 'lstm' has no such recipe "
+                              "(recipes: homework; `rnnlab plugins lstm` shows them)\n")
+
+
+def test_plugins_lists_the_recipes_and_marks_the_default(workdir, cli):
+    lines = cli("plugins", "alarmwork").stdout.splitlines()
+    start = lines.index("recipes (--recipe NAME):")
+    assert lines[start + 1 : start + 3] == [
+        "homework: rnnlab defaults",
+        "long-sequences (default): optimizer=adam, lr=0.0003, clip_grad=1.0, "
+        "rec_init=orthogonal"]
+
+
+def test_the_homework_sweep_keeps_its_cells_and_their_recipe():
+    """experiments/homework.yaml names the homework recipe: its cells are those of the table
+    measured before AlarmworkNet's default changed (a key from that store)."""
+    from rnnlab import registry
+    from rnnlab.sweep import build, read_spec
+
+    root = Path(__file__).resolve().parents[1]
+    spec = read_spec(root / "experiments" / "homework.yaml")
+    plan = build(spec, registry.default(), where="homework.yaml")
+    cell = next(c for c in plan.cells if c.config.model == "alarmwork" and c.config.L == 50
+                and c.config.seed == 0)
+    assert cell.key == "52ce20dd63a1"
+    assert (cell.config.optimizer, cell.config.lr, cell.config.recipe) == ("sgd", 0.01,
+                                                                           "homework")
+    assert cell.config.settings["rec_init"] == "xavier"

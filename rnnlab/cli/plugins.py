@@ -15,7 +15,7 @@ from rnnlab.errors import UsageError
 @handles_errors
 def plugins_cmd(
     name: Annotated[str | None, typer.Argument(
-        help="Show one plugin's settings (--set KEY=VALUE) and recipe.")] = None,
+        help="Show one plugin's settings (--set KEY=VALUE) and recipes.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List installed model, dataset and report plugins and whether they load."""
@@ -65,6 +65,11 @@ def detail(kind: str, info: Any, obj: Any) -> dict[str, Any]:
     if obj is None:
         return entry
     entry["recipe"] = dict(getattr(obj, "recipe", {}) or {})
+    if kind == "model":
+        from rnnlab.config import HOMEWORK
+
+        entry["recipes"] = {HOMEWORK: {}, **dict(obj.recipes)}
+        entry["default_recipe"] = obj.default_recipe
     if kind == "dataset":
         entry["declares"] = {
             "kind": obj.kind, "primary_metric": obj.primary_metric,

@@ -19,6 +19,9 @@ def train_cmd(
                      ] = None,
     data: Annotated[str | None, typer.Option(help="Dataset plugin (default: the model's).")
                     ] = None,
+    recipe: Annotated[str | None, typer.Option(
+        help="The model's named recipe to start from, e.g. homework (`rnnlab plugins MODEL` "
+             "lists them) [the model's default].")] = None,
     L: Annotated[int | None, typer.Option("--L", help=f"Sequence length {default('L')}.")
                  ] = None,
     epochs: Annotated[int | None, typer.Option(help=f"Epochs {default('epochs')}.")] = None,
@@ -77,6 +80,7 @@ def train_cmd(
                  "--shuffle" if shuffle else "--no-shuffle": shuffle,
                  "--lr-schedule": lr_schedule, "--hidden": hidden, "--seed": seed,
                  "--device": device, "--early-stop": early_stop, "--config": config,
+                 "--recipe": recipe,
                  "--set": sets or None, "--print-config": print_config or None}
         resume_run(resume, model, [name for name, value in given.items() if value is not None],
                    runs_dir, data_dir, quiet)
@@ -90,6 +94,7 @@ def train_cmd(
         "lr": lr, "momentum": momentum, "optimizer": optimizer, "clip_grad": clip_grad,
         "shuffle": shuffle, "lr_schedule": lr_schedule, "hidden": hidden, "seed": seed,
         "device": device, "early_stop": early_stop, "data_dir": data_dir, "runs_dir": runs_dir,
+        "recipe": recipe,
     }
     cfg = cfgmod.resolve(model, registry(), config_file=config, options=options,
                          sets=cfgmod.parse_sets(sets or []))

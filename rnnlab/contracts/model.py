@@ -124,6 +124,10 @@ class ModelPlugin(Plugin):
     data: ClassVar[str] = ""  # the dataset when `--data` is not given ('': its kind's default)
     kinds: ClassVar[tuple[str, ...]] = ("sequence",)  # data kinds the model accepts
     recipe: ClassVar[dict[str, Any]] = {}  # training options that differ from the defaults
+    # Named recipes (`--recipe NAME`): training options, and `set` for the model's settings.
+    # Every model also has 'homework' (rnnlab's defaults) unless it declares its own.
+    recipes: ClassVar[dict[str, dict[str, Any]]] = {}
+    default_recipe: ClassVar[str] = ""  # the named recipe a run uses unless told ('': recipe)
     timing: ClassVar[Timing | None] = None  # a slow and a fast form to compare
     # Setting variants whose gradients `rnnlab gradcheck` checks against finite differences
     # (and against the first variant trained by torch autograd); their learners must be

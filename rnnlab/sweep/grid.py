@@ -193,7 +193,8 @@ def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir
 
 def cell_key(cfg: TrainConfig, recipe: str) -> str:
     """A stable id of what the cell computes (paths and device do not change results)."""
-    d = {k: v for k, v in cfg.to_dict().items() if k not in ("runs_dir", "data_dir", "device")}
+    d = {k: v for k, v in cfg.to_dict().items()
+         if k not in ("runs_dir", "data_dir", "device", "recipe")}  # recipe: a label
     if d.get("lr_schedule") == "constant":
         del d["lr_schedule"]  # added later: at its default it leaves existing keys unchanged
     text = json.dumps([recipe, d], sort_keys=True, default=str)

@@ -47,9 +47,18 @@ def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
                                f"{status_text(d)}"), markup=False, soft_wrap=True)
         if d["summary"]:
             console.print(one_line(d["summary"]), markup=False, soft_wrap=True)
-        if d.get("recipe"):
+        if d.get("recipe") and not d.get("default_recipe"):
             console.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
                           markup=False)
+        if len(d.get("recipes", {})) > 1 or d.get("default_recipe"):
+            console.print("recipes (--recipe NAME):", markup=False)
+            for name, options in d["recipes"].items():
+                said = ", ".join(f"{k}={v}" for k, v in options.items() if k != "set")
+                said = ", ".join([said] * bool(said) + [f"{k}={v}" for k, v in
+                                                        (options.get("set") or {}).items()])
+                mark = " (default)" if name == d.get("default_recipe") else ""
+                console.print(one_line(f"  {name}{mark}: {said or 'rnnlab defaults'}"),
+                              markup=False, soft_wrap=True)
         for key, value in d.get("declares", {}).items():
             if value not in ("", None, [], {}):
                 console.print(one_line(f"{key}: {value}"), markup=False, soft_wrap=True)

@@ -12,7 +12,7 @@ from rnnlab import DataSpec, ModelPlugin, Setting, Timing, TrainConfig, UsageErr
 
 class Alarmwork(ModelPlugin):
     summary = ("AlarmworkNet: two tanh recurrent layers, one ticking every second step; "
-               "hand-written forward and Xavier init.")
+               "hand-written forward and BPTT.")
     data = "adding"
     settings = {
         "layer_out": Setting("vector", "Layer_out as a matrix product (vector) or as explicit "
@@ -28,6 +28,15 @@ class Alarmwork(ModelPlugin):
         "rec_init": Setting("xavier", "initial w_rec1 and w_rec2",
                             choices=("xavier", "orthogonal", "identity")),
     }
+    # The homework recipe (rnnlab's defaults) stays available by name; the default is the best
+    # recipe found for long sequences: 98.2 ± 0.3 % test accuracy at L = 100 over seeds 0-4
+    # against 32.6 ± 0.5 % (docs/results.md, experiments/alarmwork_recipes.yaml).
+    recipes = {
+        "homework": {},
+        "long-sequences": {"optimizer": "adam", "lr": 0.0003, "clip_grad": 1.0,
+                           "set": {"rec_init": "orthogonal"}},
+    }
+    default_recipe = "long-sequences"
     torch_free = True  # build() seeds the torch it uses itself
     timing = Timing("layer_out", slow="scalar", fast="vector", shared={"impl": "autograd"})
     gradcheck = ({"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
