@@ -45,7 +45,8 @@ def main() -> None:
         seconds: dict[str, list[float]] = {m: [] for m in models}
         for _ in range(options.repeats):
             for model in models:
-                base = ["train", model, "--L", str(options.L), "--early-stop", "off", "--quiet"]
+                base = ["train", model, "--recipe", "homework", "--L", str(options.L),
+                        "--early-stop", "off", "--quiet"]
                 one = wall([*base, "--epochs", "1"], cwd)
                 three = wall([*base, "--epochs", "3"], cwd)
                 seconds[model].append((three - one) / 2)

@@ -44,7 +44,8 @@ def learner_and_data(model: str, settings: dict, L: int, n: int, device: str = "
 
     torch.set_num_threads(1)
     spec, data = rnnlab.get_plugin("dataset", "adding").example(L, n, seed=0)
-    learner = rnnlab.build_learner(model, spec, settings=settings, seed=0, device=device)
+    learner = rnnlab.build_learner(model, spec, settings=settings, seed=0, device=device,
+                                   recipe="homework")
     return learner, data
 
 

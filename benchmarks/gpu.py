@@ -91,9 +91,10 @@ def main() -> None:
         return seconds
 
     for model in ("lstm", "simple-rnn"):
-        timed(model, rnnlab.build_learner(model, spec, seed=0, device=device), device)
-    solo = rnnlab.build_learner("alarmwork", spec, seed=0, device="cpu", settings={
-        "impl": "bptt"})
+        timed(model, rnnlab.build_learner(model, spec, seed=0, device=device, recipe="homework"),
+              device)
+    solo = rnnlab.build_learner("alarmwork", spec, seed=0, device="cpu", recipe="homework",
+                                settings={"impl": "bptt"})
     params = {k: v[None] for k, v in solo.state_dict().items()}
     timed("alarmwork eager", TorchBPTTLearner(params, "sgd", 0.01, 0.9, device=device,
                                               graphs=False), device)
