@@ -45,7 +45,8 @@ class ExecutorRequest:
     runs_dir: Path
     emit: EventSink
     done: Callable[[SweepCell, dict[str, Any]], None]
-    # On a worker: train one cell, `run_cell(task, progress=None, *, data=None, store=None)`,
+    # On a worker: train one cell, `run_cell(task, progress=None, *, data=None, store=None,
+    # learner=None)` (`learner`: a model to train instead of a fresh one, e.g. a pack's member),
     # and return its result for `done` ({'status': 'done' or 'failed', 'info', 'run_id',
     # 'dir', 'test'}); it never raises for a failed run. `progress` receives the cell's CellUpdates;
     # `data` is the cell's data if it was sent along (else it is loaded from the task's
