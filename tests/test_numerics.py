@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,19 +46,23 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir):
+def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir, cli,
+                                                                         clean_env):
     rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
-    commands = (["train", "alarmwork", "--L", "10", "--epochs", "1", "--quiet"],
-                ["sweep", "--model", "alarmwork", "--L", "10", "--seeds", "1", "--epochs", "1",
-                 "--runs-dir", "swept"])
     expected = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                 "OPENBLAS_CORETYPE": "Haswell" if numerics.has_avx2() else None}
-    for command, store in zip(commands, ("runs", "swept"), strict=True):
-        done = subprocess.run([sys.executable, "-m", "rnnlab", *command], env=_env(),
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
-        if numerics.has_avx2():
-            assert "Core: Haswell" in done.stderr
+    train = ["train", "alarmwork", "--recipe", "homework", "--L", "10", "--epochs", "1",
+             "--quiet"]
+    done = subprocess.run([sys.executable, "-m", "rnnlab", *train], env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    if numerics.has_avx2():
+        assert "Core: Haswell" in done.stderr  # OpenBLAS says which kernel it loaded
+    # a sweep started in this process: its spawned workers load OpenBLAS as pinned
+    Path("one.yaml").write_text("model: alarmwork\nrecipe: homework\nL: 10\nepochs: 1\n")
+    swept = cli("sweep", "one.yaml", "--runs-dir", "swept")
+    assert swept.exit_code == 0, swept.stderr
+    for store in ("runs", "swept"):
         run = RunStore(workdir / store).list()[0]
         recorded = json.loads((run.dir / "provenance.json").read_text())["blas_environment"]
         assert recorded == expected

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import rnnlab
+from rnnlab import ExecutorRequest, SweepCell
+from rnnlab.events import ignore
 from rnnlab.runs import RunStore
 from rnnlab.sweep.pack import Rendezvous
 
@@ -109,19 +111,26 @@ def test_an_interrupted_pack_resumes_to_the_solo_results(solo_reference, monkeyp
     assert_equal_up_to_rounding(by_cell(root / "cut"), solo)
 
 
-def test_without_a_gpu_the_numpy_learners_do_not_pack_and_nothing_changes(workdir, cli):
-    """The default AlarmworkNet learner (NumPy BPTT) is faster solo on the CPU: --pack leaves
-    its runs to the local executor, bit for bit the same runs."""
-    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 60, "dev": 20, "test": 20})
-    common = ["sweep", "--model", "alarmwork", "--L", "10", "--seeds", "2", "--epochs", "2"]
-    assert cli(*common, "--pack", "--runs-dir", "a").exit_code == 0
-    assert cli(*common, "--runs-dir", "b").exit_code == 0
-    a, b = by_cell(Path("a")), by_cell(Path("b"))
-    assert set(a) == set(b) and len(a) == 2
-    for key in a:
-        assert a[key]["pack"] is None
-        assert a[key]["test"] == b[key]["test"]
-        np.testing.assert_array_equal(a[key]["losses"], b[key]["losses"])
+def test_without_a_gpu_the_numpy_learners_go_to_the_local_executor(small_data, monkeypatch):
+    """The default AlarmworkNet learner (NumPy BPTT) is faster solo on the CPU: the pack
+    executor hands its runs, all of them, to the local executor as they are."""
+    from rnnlab import registry, sweep
+    from rnnlab.sweep import local, pack
+
+    plan = sweep.build({"model": ["alarmwork"], "L": [10], "seeds": 3, "epochs": 1},
+                       registry.default())
+    handed = []
+    monkeypatch.setattr(local, "run_local", lambda request: handed.extend(request.cells))
+    monkeypatch.setattr("rnnlab.session.GpuPresent.__bool__", lambda self: False)
+    jobs = [SweepCell(c.index, c.label, sweep.CellTask.of(plan.id, c), c.config) for c in
+            plan.cells]
+    pack.PackExecutor().run(ExecutorRequest(jobs, 2, None, Path("runs"), ignore,
+                                            lambda *a: None, sweep.run_cell, lambda e: {}))
+    assert handed == jobs
+    assert not Path("runs").exists()  # nothing trained in a pack
+    learners = [rnnlab.build_learner("alarmwork", rnnlab.DataSpec("sequence", 2, 1, 10),
+                                     seed=s) for s in range(2)]
+    assert learners[0].pack(learners, "cpu") is None  # and on a GPU it would pack
 
 
 def test_pack_goes_with_no_other_executor(small_data, cli):
