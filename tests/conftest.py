@@ -15,9 +15,15 @@ from pathlib import Path
 
 import pytest
 
-import rnnlab
-from rnnlab import registry as plugin_registry
-from rnnlab.cli import main, state
+from rnnlab import numerics
+
+# As the command line does before NumPy loads OpenBLAS: one thread, one kernel, so that runs
+# in this process give the numbers a `python -m rnnlab` process gives.
+os.environ.update(numerics.pinned())
+
+import rnnlab  # noqa: E402
+from rnnlab import registry as plugin_registry  # noqa: E402
+from rnnlab.cli import main, state  # noqa: E402
 
 SIZES = {"train": 200, "dev": 100, "test": 100}
 

@@ -5,7 +5,6 @@ in public solutions. Gradients are tested in test_bptt.py."""
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 
@@ -197,20 +196,18 @@ def test_numpy_initial_weights_equal_torchs_to_the_bit(rec_init):
     assert init.weights(2, 5, 1, 0, "orthogonal") is None  # drawn by torch
 
 
-def test_training_alarmwork_on_its_numpy_path_never_imports_torch(workdir):
+def test_training_alarmwork_on_its_numpy_path_never_imports_torch(workdir, cli):
     """With torch made unimportable, `rnnlab train alarmwork` (NumPy BPTT, Xavier weights)
-    trains, and records the same run as a process that loaded torch first."""
+    trains, and records the same run as this process, where torch is loaded."""
     rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
-    run = "from rnnlab.cli import main; main(sys.argv[1:])"
+    blocked = ("import sys; sys.modules['torch'] = None; from rnnlab.cli import main; "
+               "main(sys.argv[1:])")
     args = ["train", "alarmwork", "--recipe", "homework", "--L", "10", "--epochs", "2",
             "--quiet"]  # the default recipe's orthogonal weights are drawn by torch
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}  # NumPy loads with torch, before the CLI could set them
-    for store, first in (("without", "sys.modules['torch'] = None"), ("with", "import torch")):
-        done = subprocess.run([sys.executable, "-c", f"import sys; {first}; {run}", *args,
-                               "--runs-dir", store], capture_output=True, text=True,
-                              timeout=300, env=env)
-        assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-c", blocked, *args, "--runs-dir", "without"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert cli(*args, "--runs-dir", "with").exit_code == 0
     without, with_torch = (RunStore(s).list()[0] for s in ("without", "with"))
     assert without.provenance["torch_threads"] is None
     assert without.provenance["torch"] == torch.__version__  # from the installed metadata
