@@ -302,10 +302,11 @@ def test_a_pack_trains_each_network_as_if_it_were_alone():
         np.testing.assert_allclose(losses, alone, rtol=1e-12)
     for s, solo in enumerate(solos):
         for name, value in solo.state_dict().items():
-            np.testing.assert_allclose(pack.state_dict()[name][s], value, rtol=1e-11,
+            np.testing.assert_allclose(pack.member(s).state_dict()[name], value, rtol=1e-11,
                                        atol=1e-14)
     x = rng.normal(size=(5, 7, 2))
-    np.testing.assert_allclose(pack.predict(x), [solo.predict(x) for solo in solos],
+    np.testing.assert_allclose([pack.member(s).predict(x) for s in range(3)],
+                               [solo.predict(x) for solo in solos],
                                rtol=1e-12)
 
 

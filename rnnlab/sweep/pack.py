@@ -15,9 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from rnnlab.config import merge
 from rnnlab.contracts import (
@@ -31,10 +29,13 @@ from rnnlab.events import CellUpdate
 from rnnlab.registry import default as default_registry
 from rnnlab.signals import clear_stop, request_stop
 
+if TYPE_CHECKING:
+    import numpy as np
+
 # Options in which the members of one pack may differ (and settings: the plugin's `pack`
 # refuses learners it cannot train together).
 FREE = ("seed", "lr", "momentum", "clip_grad", "lr_schedule", "early_stop", "settings",
-        "runs_dir", "device")
+        "runs_dir", "device", "recipe")  # recipe: a label; its options are in the others
 MAX_PACK = {"cuda": 1024, "cpu": 32}  # members at most in one pack (a CPU gains little
 # beyond 16: 36.8, 15.8 and 11.3 ms a step per network for S = 1, 4, 16, AlarmworkNet L=100)
 
@@ -188,6 +189,8 @@ class Rendezvous:
     def _step_if_ready(self) -> None:
         if not self.batches or set(self.batches) != self.active:
             return
+        import numpy as np  # here: listing the executors must not load NumPy
+
         x0, t0 = next(iter(self.batches.values()))
         x = np.zeros((self.size, *x0.shape), x0.dtype)  # a frozen member gets zeros
         t = np.zeros((self.size, *t0.shape), t0.dtype)

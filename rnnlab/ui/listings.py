@@ -53,9 +53,9 @@ def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
         if len(d.get("recipes", {})) > 1 or d.get("default_recipe"):
             console.print("recipes (--recipe NAME):", markup=False)
             for name, options in d["recipes"].items():
-                said = ", ".join(f"{k}={v}" for k, v in options.items() if k != "set")
-                said = ", ".join([said] * bool(said) + [f"{k}={v}" for k, v in
-                                                        (options.get("set") or {}).items()])
+                values = {**{k: v for k, v in options.items() if k != "set"},
+                          **(options.get("set") or {})}
+                said = ", ".join(f"{k}={v}" for k, v in values.items())
                 mark = " (default)" if name == d.get("default_recipe") else ""
                 console.print(one_line(f"  {name}{mark}: {said or 'rnnlab defaults'}"),
                               markup=False, soft_wrap=True)

@@ -149,19 +149,12 @@ class TorchBPTTLearner:
         """PackedLearner: network s as a Learner (its train_step is the pack's)."""
         return MemberView(self, s)
 
-    # -- the Learner protocol (S = 1) ----------------------------------------------------------
+    # -- the Learner protocol (S = 1: network 0 is the learner) ---------------------------------
     def train_step(self, x: np.ndarray, t: np.ndarray) -> float:
         return float(self.train_packed(x[None], t[None])[0])
 
-    def predict(self, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
-        """(N, M) for x (N, L, D), every network: (S, N, M) squeezed to (N, M) for S = 1."""
-        outputs = []
-        for i in range(0, len(x), chunk):
-            xb = torch.as_tensor(x[i : i + chunk]).to(self.device, self._loss.dtype)
-            y, _ = bptt_torch.forward(self.params, xb.expand(self.size, *xb.shape))
-            outputs.append(y.cpu().numpy())
-        y = np.concatenate(outputs, axis=1)
-        return y[0] if self.size == 1 else y
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.member(0).predict(x)
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray
                            ) -> tuple[float, dict[str, np.ndarray]]:
@@ -183,26 +176,16 @@ class TorchBPTTLearner:
         self.lr.copy_(torch.as_tensor(lr, dtype=torch.float64).expand(self.lr.shape))
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {k: _numpy(v, self.size) for k, v in self.params.items()}
+        return self.member(0).state_dict()
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        for name in NAMES:
-            self.params[name].copy_(_tensor(state[name], self.size))
+        self.member(0).load_state_dict(state)
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        """HasOptimizerState, with NumpyOptimizer's names. "step" is Adam's count (one per
-        pack: all networks take every step)."""
-        state = {k: _numpy(v, self.size) for k, v in self.buffers.items() if k != "step"}
-        if self.kind == "adam":
-            state["step"] = np.array(int(self.buffers["step"]))
-        return state
+        return self.member(0).optimizer_state()
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        for key, value in state.items():
-            if key == "step":
-                self.buffers["step"].fill_(int(value))
-            elif key in self.buffers:
-                self.buffers[key].copy_(_tensor(value, self.size))
+        self.member(0).load_optimizer_state(state)
 
     def _fresh_buffers(self) -> dict[str, torch.Tensor]:
         zeros = {name: torch.zeros_like(p) for name, p in self.params.items()}
@@ -243,6 +226,8 @@ class MemberView:
         self.pack.lr[self.s] = lr
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
+        """HasOptimizerState, with NumpyOptimizer's names. "step" is Adam's count, one for
+        the pack: all its networks take every step."""
         state = {k: v[self.s].cpu().numpy().copy() for k, v in self.pack.buffers.items()
                  if k != "step"}
         if self.pack.kind == "adam":
@@ -251,7 +236,9 @@ class MemberView:
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
         for key, value in state.items():
-            if key != "step" and key in self.pack.buffers:  # the pack counts steps itself
+            if key == "step":
+                self.pack.buffers["step"].fill_(int(value))
+            elif key in self.pack.buffers:
                 self.pack.buffers[key][self.s].copy_(torch.as_tensor(np.asarray(value)))
 
 
@@ -299,13 +286,3 @@ def _inf_for_none(value: Any) -> Any:
 def _per_network(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """(S,) reshaped to broadcast against `like` (S, ...)."""
     return values.reshape(-1, *([1] * (like.dim() - 1)))
-
-
-def _numpy(value: torch.Tensor, S: int) -> np.ndarray:
-    array = value.detach().cpu().numpy()
-    return array[0].copy() if S == 1 else array.copy()
-
-
-def _tensor(value: Any, S: int) -> torch.Tensor:
-    array = torch.as_tensor(np.asarray(value))
-    return array[None] if S == 1 else array
