@@ -51,6 +51,10 @@ class TrainConfig:
     # the model's named recipe the run started from ('': the model's default); a label: the
     # options above are what the run uses
     recipe: str = ""
+    # a warm start: the run whose last checkpoint gives the initial weights (its id once the
+    # run starts), and whether its optimizer state (momentum, Adam moments) comes along
+    init_from: str | None = None
+    init_optimizer: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -71,6 +75,19 @@ def _accepts(hint: Any) -> tuple[type, bool]:
 # The Python type each field accepts, read from the dataclass annotations.
 TYPES: dict[str, tuple[type, bool]] = {
     name: _accepts(hint) for name, hint in get_type_hints(TrainConfig).items()}
+
+
+# What a run computes is its config without where it reads and writes, where it runs, and the
+# recipe's name (a label). Options added after keys were first made drop out at their default,
+# so that the keys of earlier runs and sweep cells stay what they were.
+NOT_COMPUTED = ("runs_dir", "data_dir", "device", "recipe")
+ADDED_LATER = {"lr_schedule": "constant", "init_from": None, "init_optimizer": False}
+
+
+def computed(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a config dict that decides the numbers a run computes."""
+    return {k: v for k, v in config.items()
+            if k not in NOT_COMPUTED and not (k in ADDED_LATER and v == ADDED_LATER[k])}
 
 
 def coerce(key: str, value: Any, where: str = "") -> Any:
@@ -139,6 +156,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for option, ok, expected, value in checks:
         if not ok:
             raise UsageError(f"{option} expects {expected}, got {value}")
+    if cfg.init_optimizer and not cfg.init_from:
+        raise UsageError("--init-optimizer continues the optimizer of the run named by "
+                         "--init-from; give --init-from RUN")
     return cfg
 
 

@@ -146,9 +146,9 @@ class Run:
 
     def config_key(self) -> str:
         """What the run computes (config without paths and device): equal keys, equal runs."""
-        ignored = ("runs_dir", "data_dir", "device", "recipe")  # recipe: a label
-        config = {k: v for k, v in self.config.items() if k not in ignored}
-        text = json.dumps(config, sort_keys=True, default=str)
+        from rnnlab.config import computed
+
+        text = json.dumps(computed(self.config), sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def losses(self) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import checkpoint, limits
+from rnnlab import checkpoint, limits, warm_start
 from rnnlab.config import TrainConfig, epoch_lr, validate
 from rnnlab.contracts import Data, Learner, SetsLearningRate
 from rnnlab.errors import PluginError, RnnlabError, RunInterrupted, Terminated, UsageError
@@ -69,7 +69,11 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
         from rnnlab.torch_learner import pick_device
 
         pick_device(cfg.device)
+    parent = warm_start.parent_run(cfg) if cfg.init_from else None
+    if parent is not None:
+        cfg = dataclasses.replace(cfg, init_from=parent.id)  # recorded as the run it is
     session = prepare(cfg, registry, emit, data, learner)
+    warm = warm_start.start(session.learner, parent, cfg) if parent is not None else None
     record = data_files if data_files is not None else data_record(session.data, cfg.data_dir)
     run, staging = (store or RunStore(cfg.runs_dir)).create_staged(cfg.model)
     lock = staging.lock()
@@ -79,11 +83,13 @@ def train(cfg: TrainConfig | None = None, *, registry: Registry | None = None,
         staging.write_config(cfg.to_dict())
         staging.write_provenance({
             **provenance(cfg, registry, session.device, session.data.source),
-            "data_dir": cfg.data_dir, "data_files": record})
+            "data_dir": cfg.data_dir, "data_files": record,
+            **({"init_from": warm} if warm is not None else {})})
         summary: dict[str, Any] = {
             "status": "running", "model": cfg.model, "data": cfg.data, "L": cfg.L,
             "seed": cfg.seed, "primary_metric": session.data_plugin.primary_metric,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **(tags or {}),
+            **({"init_from": parent.id} if parent is not None else {}),
         }
         staging.save_checkpoint(session.learner.state_dict(),
                                 checkpoint.optimizer_state(session.learner),
@@ -237,6 +243,17 @@ def _stages(cfg: TrainConfig, n: int, rng: np.random.Generator) -> list[list[Any
     return [batches[i : i + stage] for i in range(0, cfg.updates, stage)]
 
 
+def _budget(session: Session, run: Run, epochs: int, updates: int) -> dict[str, int | None]:
+    """The run's training so far in sequence-steps, alone and with its ancestors'."""
+    own = warm_start.sequence_steps(session.config, len(session.data.train), epochs, updates)
+    record = run.provenance.get("init_from")
+    if not isinstance(record, dict):
+        return {"sequence_steps": own, "total_sequence_steps": own}
+    before = record.get("total_sequence_steps")
+    total = own + int(before) if isinstance(before, (int, float)) else None
+    return {"sequence_steps": own, "total_sequence_steps": total}
+
+
 def _loop(session: Session, run: Run, emit: EventSink,
           position: dict[str, int]) -> dict[str, Any]:
     cfg, data, learner = session.config, session.data, session.learner
@@ -248,7 +265,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
     last = history[-1] if history else {}
     train_time = float(last.get("time_s", 0.0))
     done: dict[str, Any] = {"epochs": position["epoch"], "updates": len(losses),
-                            "stopped_early": False, "train_time_s": round(train_time, 3)}
+                            "stopped_early": False, "train_time_s": round(train_time, 3),
+                            **_budget(session, run, position["epoch"], len(losses))}
     if any(k.startswith("dev_") for k in last):
         done["dev"] = {k[4:]: v for k, v in last.items() if k.startswith("dev_")}
     for epoch, batches in enumerate(stages, start=1):
@@ -285,6 +303,7 @@ def _loop(session: Session, run: Run, emit: EventSink,
         done.update(epochs=epoch, updates=len(losses), train_time_s=round(train_time, 3))
         if data.dev is not None:
             done["dev"] = {k[4:]: v for k, v in record.items() if k.startswith("dev_")}
+        done.update(_budget(session, run, epoch, len(losses)))
         emit(EpochDone(epoch, len(stages), record, cfg.updates))
         target, key = cfg.early_stop, session.data_plugin.primary_metric
         score = record.get(f"dev_{key}")

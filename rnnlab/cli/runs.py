@@ -18,7 +18,8 @@ def runs_cmd(
     """List the runs in the run store (damaged ones with the file and the reason).
 
     Status: running (a live process writes it), completed, interrupted, failed, abandoned
-    (it says running, but the process that wrote it was killed)."""
+    (it says running, but the process that wrote it was killed). A warm-started run names
+    the run it started from (--init-from)."""
     from rnnlab import ui
     from rnnlab.runs import RunStore
 
@@ -29,9 +30,11 @@ def runs_cmd(
         key = summary.get("primary_metric", "")
         rows.append({"id": run.id, "model": config.get("model"), "data": config.get("data"),
                      "L": config.get("L"), "seed": config.get("seed"), "status": run.state(),
-                     "metric": key, "test": (summary.get("test") or {}).get(key)})
+                     "metric": key, "test": (summary.get("test") or {}).get(key),
+                     "init_from": config.get("init_from")})
     rows += [{"id": path.name, "model": None, "data": None, "L": None, "seed": None,
-              "status": "damaged", "metric": "", "test": None, "reason": reason}
+              "status": "damaged", "metric": "", "test": None, "init_from": None,
+              "reason": reason}
              for path, reason in damaged]
     if as_json:
         out.print_json(json.dumps(rows))

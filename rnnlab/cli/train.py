@@ -61,6 +61,14 @@ def train_cmd(
         help=f"Run store directory {default('runs_dir')}.")] = None,
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Model or dataset setting KEY=VALUE (see `rnnlab plugins NAME`).")] = None,
+    init_from: Annotated[str | None, typer.Option(
+        help="Warm start: begin from the weights of this completed run of the same model (id, "
+             "unique id prefix or directory), e.g. one trained on shorter sequences; recorded "
+             "in provenance.json.")] = None,
+    init_optimizer: Annotated[bool, typer.Option(
+        "--init-optimizer",
+        help="With --init-from: continue that run's optimizer state too (momentum, Adam "
+             "moments); the optimizer must be the same.")] = False,
     print_config: Annotated[bool, typer.Option(
         help="Print the resolved configuration and exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
@@ -80,7 +88,8 @@ def train_cmd(
                  "--shuffle" if shuffle else "--no-shuffle": shuffle,
                  "--lr-schedule": lr_schedule, "--hidden": hidden, "--seed": seed,
                  "--device": device, "--early-stop": early_stop, "--config": config,
-                 "--recipe": recipe,
+                 "--recipe": recipe, "--init-from": init_from,
+                 "--init-optimizer": init_optimizer or None,
                  "--set": sets or None, "--print-config": print_config or None}
         resume_run(resume, model, [name for name, value in given.items() if value is not None],
                    runs_dir, data_dir, quiet)
@@ -94,7 +103,7 @@ def train_cmd(
         "lr": lr, "momentum": momentum, "optimizer": optimizer, "clip_grad": clip_grad,
         "shuffle": shuffle, "lr_schedule": lr_schedule, "hidden": hidden, "seed": seed,
         "device": device, "early_stop": early_stop, "data_dir": data_dir, "runs_dir": runs_dir,
-        "recipe": recipe,
+        "recipe": recipe, "init_from": init_from, "init_optimizer": init_optimizer or None,
     }
     cfg = cfgmod.resolve(model, registry(), config_file=config, options=options,
                          sets=cfgmod.parse_sets(sets or []))

@@ -81,8 +81,12 @@ def runs(console: Console, runs_dir: str, rows: list[dict[str, Any]],
     cells = [[r["id"], str(r["model"] or "-"), str(r["data"] or "-"),
               str(r["L"] if r["L"] else "-"), str("-" if r["seed"] is None else r["seed"]),
               r["status"], test(r)] for r in rows]
-    console.print(simple_table(f"runs in {runs_dir}",
-                               ["id", "model", "data", "L", "seed", "status", "test"], cells))
+    headers = ["id", "model", "data", "L", "seed", "status", "test"]
+    if any(r.get("init_from") for r in rows):  # warm starts: the run each started from
+        headers.append("from")
+        for cells_of, r in zip(cells, rows, strict=True):
+            cells_of.append(str(r.get("init_from") or "-"))
+    console.print(simple_table(f"runs in {runs_dir}", headers, cells))
 
 
 def run_result(console: Console, run_id: str, summary: dict[str, Any], quiet: bool,

@@ -44,9 +44,17 @@ def run_summary_table(run_id: str, summary: dict[str, Any], percentages: Collect
     table.add_row("status", cell(summary.get("status")))
     if summary.get("reason"):
         table.add_row("reason", cell(summary["reason"]))
+    if summary.get("init_from"):
+        table.add_row("started from", cell(f"run {summary['init_from']}"))
     for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
         if key in summary:
             table.add_row(cell(label(key)), cell(fmt_metric(key, summary[key])))
+    steps, total = summary.get("sequence_steps"), summary.get("total_sequence_steps")
+    if isinstance(steps, int):
+        table.add_row("sequence-steps", cell(f"{steps:,}"))
+    if summary.get("init_from"):
+        table.add_row("with ancestors", cell(f"{total:,}" if isinstance(total, int)
+                                             else "unknown (an ancestor does not say)"))
     for split in ("dev", "test"):
         for key, value in (summary.get(split) or {}).items():
             table.add_row(cell(f"{split} {label(key, baselines)}"),

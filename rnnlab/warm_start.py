@@ -1,0 +1,130 @@
+"""Warm starts: a run that begins from another run's last checkpoint (`--init-from RUN`), with
+its optimizer state too if asked (`--init-optimizer`). The parent must be a completed run of
+the same model whose weights have this run's shapes; the run records which run, which epoch
+and which checkpoint file it started from, so its lineage can be traced back.
+
+Training budgets are counted in sequence-steps (sequences seen x their length), summed over a
+run's ancestors, so a curriculum (L = 50, then 100, then 200) and a run at L = 200 from
+scratch can be compared at equal cost."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnlab.config import TrainConfig
+from rnnlab.contracts import HasOptimizerState, Learner
+from rnnlab.errors import RnnlabError, UsageError
+from rnnlab.run import Run
+from rnnlab.runs import RunStore
+
+MAX_LINEAGE = 1000  # ancestors followed at most (a hand-edited provenance could loop)
+
+
+def parent_run(cfg: TrainConfig) -> Run:
+    """The run `cfg.init_from` names (id, unique id prefix or directory), checked: completed,
+    and of the same model."""
+    ref = str(cfg.init_from)
+    try:
+        parent = RunStore(cfg.runs_dir).get(ref)
+    except UsageError as exc:
+        raise UsageError(f"--init-from {ref}: {exc}") from None
+    status = parent.state()
+    if status != "completed":
+        hint = (f" (continue it first: rnnlab train --resume {parent.id})"
+                if status in ("interrupted", "abandoned") else "")
+        raise UsageError(f"--init-from {ref}: run {parent.id} is {status}, not completed; a "
+                         f"warm start begins from a completed run{hint}")
+    model = parent.config.get("model")
+    if model != cfg.model:
+        raise UsageError(f"--init-from {ref}: run {parent.id} trained model '{model}', not "
+                         f"'{cfg.model}'")
+    if cfg.init_optimizer and parent.config.get("optimizer") != cfg.optimizer:
+        raise UsageError(f"--init-optimizer: run {parent.id} trained with "
+                         f"{parent.config.get('optimizer')}, this run with {cfg.optimizer}; "
+                         "the optimizer state of one cannot continue the other")
+    return parent
+
+
+def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
+    """Put `parent`'s last checkpoint into the fresh `learner`; returns what provenance.json
+    records of it."""
+    if cfg.init_optimizer and not isinstance(learner, HasOptimizerState):
+        raise UsageError(f"--init-optimizer: model '{cfg.model}' does not hand out its "
+                         "optimizer state")
+    expected = {k: tuple(np.shape(v)) for k, v in learner.state_dict().items()}
+    try:
+        params, optimizer, position = parent.load_training_state(expected)
+    except RnnlabError as exc:
+        text = str(exc)
+        why = text[text.find("(") + 1:-1] if text.endswith(")") else text
+        raise UsageError(f"--init-from {parent.id}: its weights do not fit this run's model "
+                         f"({why}){_differences(parent, cfg)}") from None
+    if cfg.init_optimizer and not optimizer:
+        raise UsageError(f"--init-optimizer: run {parent.id}'s checkpoint holds no optimizer "
+                         "state")
+    path = parent.dir / "model.npz"
+    try:
+        learner.load_state_dict(params)
+        if cfg.init_optimizer:
+            assert isinstance(learner, HasOptimizerState)
+            learner.load_optimizer_state(optimizer)
+    except Exception as exc:
+        raise UsageError(f"--init-from {parent.id}: {path} does not load into model "
+                         f"'{cfg.model}' ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:200]})") from None
+    return {"run": parent.id, "dir": str(parent.dir.resolve()), "epoch": position["epoch"],
+            "updates": position["updates"], "checkpoint_sha256": _sha256(path),
+            "optimizer": cfg.init_optimizer, "L": parent.config.get("L"),
+            "total_sequence_steps": total_sequence_steps(parent)}
+
+
+def _differences(parent: Run, cfg: TrainConfig) -> str:
+    """'; it was trained with hidden=100' for the options that shape a model."""
+    theirs, ours = parent.config, cfg.to_dict()
+    keys = ["hidden", "data"] + sorted(set(theirs.get("settings") or {}) | set(cfg.settings))
+    said = []
+    for key in keys:
+        a = (theirs.get("settings") or {}).get(key) if key in cfg.settings else theirs.get(key)
+        b = cfg.settings.get(key) if key in cfg.settings else ours.get(key)
+        if a != b:
+            said.append(f"{key}={a} there, {b} here")
+    return f"; {', '.join(said)}" if said else ""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sequence_steps(cfg: TrainConfig, train_size: int, epochs: int, updates: int) -> int:
+    """Sequence-steps of training: sequences seen (every one per epoch; `batch_size` per
+    update of an update-budget run) times their length (1 for data without steps)."""
+    seen = updates * cfg.batch_size if cfg.updates is not None else epochs * train_size
+    return seen * (cfg.L or 1)
+
+
+def total_sequence_steps(run: Run) -> int | None:
+    """A run's sequence-steps with its ancestors' (None where a run does not say)."""
+    summary = run.summary
+    total = summary.get("total_sequence_steps", summary.get("sequence_steps"))
+    return int(total) if isinstance(total, (int, float)) else None
+
+
+def lineage(run: Run, store: RunStore) -> list[str]:
+    """The ids of the runs `run` descends from, parent first, as far as they are in `store`."""
+    chain: list[str] = []
+    current = run
+    while len(chain) < MAX_LINEAGE:
+        record = current.provenance.get("init_from")
+        parent = record.get("run") if isinstance(record, dict) else None
+        if not isinstance(parent, str) or parent in chain or parent == run.id:
+            break
+        chain.append(parent)
+        try:
+            current = store.get(parent)
+        except UsageError:
+            break  # not in this store (moved, deleted): the chain stops at its id
+    return chain
