@@ -103,7 +103,7 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
                                      "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"),
     "huge key in a sweep": ({"s.yaml": "model: [lstm]\n? " + "k" * 100_000 + "\n: 1\n"}, SWEEP,
                             "s.yaml: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk… "
-                            "(expected training options, set, seeds, recipes, name)"),
+                            "(expected training options, set, seeds, recipes, stages, name)"),
     "python tag": ({"c.yaml": "epochs: !!python/object/apply:os.system ['touch pwned']\n"},
                    TRAIN, "c.yaml:1: invalid YAML: could not determine a constructor for the "
                           "tag 'tag:yaml.org,2002:python/object/apply:os.system'"),

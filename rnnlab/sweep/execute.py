@@ -33,18 +33,46 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
     claims = Claims(sweep, emit)
     try:
         with handled(raise_terminated, signal.SIGTERM):
-            while True:
-                mine = claims.take([c for c in sweep.cells if c.state == "queued"])
+            while True:  # rounds: a curriculum's later stages wait for their previous one
+                ready = _ready(sweep, emit)
+                mine = claims.take(ready)
                 if mine:
+                    for cell in mine:
+                        _continue_parent(sweep, cell)
                     _execute(plugin, sweep, mine, jobs, scheduler, emit, claims)
                 elsewhere = [c for c in sweep.cells if c.state == "elsewhere"]
-                if not elsewhere:
+                if elsewhere:
+                    claims.wait(elsewhere)
+                elif not ready:
                     break
-                claims.wait(elsewhere)
     finally:
         claims.release_all()
     sweep.wall_time_s = round(time.perf_counter() - started, 1)
     return sweep
+
+
+def _ready(sweep: Sweep, emit: EventSink) -> list[Cell]:
+    """The queued cells that can start: not a later stage of a curriculum, or one whose
+    previous stage has completed. A stage whose previous stage failed fails too."""
+    ready = []
+    for cell in sweep.cells:
+        if cell.state != "queued":
+            continue
+        parent = sweep.cells[cell.parent] if cell.parent is not None else None
+        if parent is None or (parent.state in ("done", "skipped") and parent.run_id):
+            ready.append(cell)
+        elif parent.state in ("done", "skipped", "failed"):
+            cell.state = "failed"
+            cell.info = f"stage {parent.stage} did not complete ({parent.label})"
+            emit(cell.update())
+    return ready
+
+
+def _continue_parent(sweep: Sweep, cell: Cell) -> None:
+    """A later stage starts from its previous stage's run (the cell key keeps the stage's
+    place in the chain, not the run's id)."""
+    if cell.parent is not None:
+        cell.config.init_from = sweep.cells[cell.parent].run_id
 
 
 def executor_plugin(name: str, registry: Registry | None = None) -> ExecutorPlugin:

@@ -34,12 +34,19 @@ class Cell:
     metric: str = ""  # its dataset's primary metric key
     percentages: tuple[str, ...] = ()  # the metric keys its dataset gives in %
     test: float | None = None  # the primary metric on the test split, once completed
+    # a curriculum: this cell is stage `stage` of `stages`, warm-started from the run of cell
+    # `parent` (the previous stage, same seed and options); 0 / None: not a curriculum
+    stage: int = 0
+    stages: int = 0
+    parent: int | None = None
 
     @property
     def label(self) -> str:
         c = self.config
         parts = [c.model, f"L={c.L}" if c.L is not None else c.data, f"seed {c.seed}"]
-        return " ".join(parts + ([self.recipe] if self.recipe else []))
+        parts += [self.recipe] if self.recipe else []
+        parts += [f"stage {self.stage}/{self.stages}"] if self.stages else []
+        return " ".join(parts)
 
     def update(self) -> CellUpdate:
         """How the cell stands, as the event a UI renders."""
@@ -114,7 +121,7 @@ def axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
                 raise UsageError(f"{where}: {short(str(key))} is an empty list")
         else:
             raise UsageError(f"{where}: unknown key {short(str(key))} (expected training options, "
-                             "set, seeds, recipes, name)")
+                             "set, seeds, recipes, stages, name)")
     return found
 
 
@@ -129,24 +136,70 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
         raise UsageError(f"{where}: no model given (model: [..] or --model)")
     if not isinstance(recipes, dict):
         raise UsageError(f"{where}: 'recipes' expects a mapping of name: options")
-    grids = [(str(recipe), axes(_with_recipe(spec, recipe, overrides, where), where))
-             for recipe, overrides in recipes.items()]
-    limits.check_cells(grids, where)  # count the runs before expanding the grid
+    grids, chains = [], []
+    for recipe, overrides in recipes.items():
+        merged = _with_recipe(spec, recipe, overrides, where)
+        chains.append(_stages(merged.pop("stages", None), f"{where}: recipe {recipe}"
+                              if recipe else where))
+        grids.append((str(recipe), axes(merged, where)))
+    # count the runs before expanding the grid (every stage is a run)
+    limits.check_cells([(r, {**g, "stage": s} if len(s) > 1 else g)
+                        for (r, g), s in zip(grids, chains, strict=True)], where)
     cells: list[Cell] = []
-    for recipe, grid in grids:
+    for (recipe, grid), stages in zip(grids, chains, strict=True):
         for combo in itertools.product(*grid.values()):
-            cfg = _resolve(dict(zip(grid, combo, strict=True)), registry, runs_dir, data_dir,
-                           where)
-            dataset = registry.get("dataset", cfg.data)
-            cells.append(Cell(len(cells), cfg, recipe, cell_key(cfg, recipe),
-                              metric=str(dataset.primary_metric or ""),
-                              percentages=tuple(dataset.percentages)))
+            chosen, parent = dict(zip(grid, combo, strict=True)), None
+            for number, stage in enumerate(stages, start=1):
+                point = {**chosen, **stage}
+                if parent is not None:  # the previous stage's run, once there is one
+                    point.update(init_from=f"cell {parent.key}")
+                elif "init_optimizer" in point and len(stages) > 1:
+                    del point["init_optimizer"]  # the first stage starts from scratch
+                cfg = _resolve(point, registry, runs_dir, data_dir, where)
+                dataset = registry.get("dataset", cfg.data)
+                cell = Cell(len(cells), cfg, recipe, cell_key(cfg, recipe),
+                            metric=str(dataset.primary_metric or ""),
+                            percentages=tuple(dataset.percentages))
+                if len(stages) > 1:
+                    cell.stage, cell.stages = number, len(stages)
+                    cell.parent = parent.index if parent is not None else None
+                cells.append(cell)
+                parent = cell
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
         raise UsageError(f"{where}: the grid repeats a configuration")
     sweep_id = str(name) if name else "sweep-" + hashlib.sha1(
         "".join(sorted(keys)).encode()).hexdigest()[:8]
     return Sweep(sweep_id, cells, runs_dir)
+
+
+STAGE_FIXED = ("model", "seed", "seeds", "init_from", "recipes", "stages", "name")
+
+
+def _stages(stages: Any, where: str) -> list[dict[str, Any]]:
+    """A curriculum's stages, e.g. [{L: 50, epochs: 5}, {L: 200, epochs: 35}], each a mapping
+    of training options (one value each) over the sweep's; no stages: one stage of nothing."""
+    if stages is None:
+        return [{}]
+    if not isinstance(stages, list) or not stages:
+        raise UsageError(f"{where}: 'stages' expects a list of mappings of training options, "
+                         "e.g. [{L: 50, epochs: 5}, {L: 200, epochs: 45}]")
+    checked = []
+    for number, stage in enumerate(stages, start=1):
+        if not isinstance(stage, dict):
+            raise UsageError(f"{where}: stage {number} expects a mapping of training options, "
+                             f"got {short(stage)}")
+        for key, value in stage.items():
+            name = str(key).replace("-", "_")
+            if name in STAGE_FIXED:
+                raise UsageError(f"{where}: stage {number}: {short(str(key))} is the same for "
+                                 "every stage of a cell; give it outside 'stages'")
+            if isinstance(value, list):
+                raise UsageError(f"{where}: stage {number}: {short(str(key))} takes one value "
+                                 "in a stage (axes go outside 'stages')")
+        options = axes(stage, f"{where}: stage {number}")
+        checked.append({k: v[0] for k, v in options.items()})
+    return checked
 
 
 def _expand_seeds(spec: dict[str, Any], seeds: Any, where: str) -> None:
@@ -193,9 +246,5 @@ def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir
 
 def cell_key(cfg: TrainConfig, recipe: str) -> str:
     """A stable id of what the cell computes (paths and device do not change results)."""
-    d = {k: v for k, v in cfg.to_dict().items()
-         if k not in ("runs_dir", "data_dir", "device", "recipe")}  # recipe: a label
-    if d.get("lr_schedule") == "constant":
-        del d["lr_schedule"]  # added later: at its default it leaves existing keys unchanged
-    text = json.dumps([recipe, d], sort_keys=True, default=str)
+    text = json.dumps([recipe, cfgmod.computed(cfg.to_dict())], sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -36,11 +36,13 @@ class CellTask:
     data_files: dict[str, Any] | None = None  # the record of data sent along with the task
     resume_files: dict[str, bytes] | None = None  # that run's files, for a worker without it
     pack: dict[str, Any] | None = None  # trained in a pack: its size, this member, the device
+    stage: tuple[int, int] | None = None  # a curriculum's stage: (this one, how many)
 
     @classmethod
     def of(cls, sweep_id: str, cell: Cell) -> CellTask:
         return cls(cell.config.to_dict(), cell.key, cell.recipe, sweep_id, cell.index,
-                   cell.label, cell.resume)
+                   cell.label, cell.resume,
+                   stage=(cell.stage, cell.stages) if cell.stages else None)
 
 
 def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = None, *,
@@ -59,6 +61,8 @@ def run_cell(task: CellTask, progress: Callable[[CellUpdate], None] | None = Non
     tags: dict[str, Any] = {"sweep": task.sweep, "cell": task.key, "recipe": task.recipe}
     if task.pack:
         tags["pack"] = task.pack
+    if task.stage:
+        tags.update(stage=task.stage[0], stages=task.stage[1])
     try:
         if task.resume:
             # the sweep's data folder is where moved data files are looked for (by hash)

@@ -15,8 +15,14 @@ cell run twice, a copied run directory) are one result: the first is counted, th
 listed as duplicates. The last rows are the baselines the datasets declare, e.g. what always
 predicting 0 scores on the same test data: the floor that means "learned nothing".
 
+Warm-started runs (`--init-from`, a sweep's `stages:`) are rows of their own, named by the
+lengths they were trained on before, e.g. `alarmwork (L 50→100→200)`; their cells add the
+training budget in sequence-steps, their ancestors' included (`_sequence_steps`). The earlier
+stages of a sweep's curriculum are not rows: they are part of their final stage's budget.
+
 Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_success`, `_epochs`,
-`_train_time_s` per length, `all_...` for runs without one; `acc` is the primary metric.
+`_train_time_s` (and `_sequence_steps` for warm starts) per length, `all_...` for runs
+without one; `acc` is the primary metric.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from rnnlab import (
 )
 
 SUCCESS = 99.0  # a percentage (higher is better) that counts as solving the task
-IGNORED = ("seed", "runs_dir", "data_dir", "device")  # not a difference between rows
+# not a difference between rows (a warm start's parent is shown as the lengths before it)
+IGNORED = ("seed", "runs_dir", "data_dir", "device", "init_from")
 SHOWN_APART = ("model", "data", "L", "settings")  # name, dataset, column; settings one by one
 NO_L = "all"  # the column of runs without a sequence length (image data)
 
@@ -76,7 +83,31 @@ def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
         parts = [f"{row[f'{col}_success']}/{n} ≥{SUCCESS:g}%"] if f"{col}_success" in row else []
         parts += [f"{row[f'{col}_epochs']:.0f} ep", f"{row[f'{col}_train_time_s']:.0f} s"]
         text += "\n" + ", ".join(parts)
+    steps = row.get(f"{col}_sequence_steps")
+    if steps is not None:
+        shown = f"{steps / 1e6:.3g}M" if steps >= 1e6 else f"{steps:,.0f}"
+        text += f"\nbudget {shown} seq-steps"
     return text
+
+
+def _intermediate(summary: dict[str, Any]) -> bool:
+    """An earlier stage of a sweep's curriculum (its final stage is the result)."""
+    stage, stages = summary.get("stage"), summary.get("stages")
+    return isinstance(stage, int) and isinstance(stages, int) and stage < stages
+
+
+def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
+    """The sequence lengths a warm-started run's ancestors were trained on, oldest first, as
+    far as their records go."""
+    lengths: list[Any] = []
+    current: Run | None = run
+    while current is not None and len(lengths) < 100:
+        record = current.provenance.get("init_from")
+        if not isinstance(record, dict):
+            break
+        lengths.insert(0, record.get("L"))
+        current = by_id.get(str(record.get("run")))
+    return lengths
 
 
 def _finite(value: Any) -> bool:
@@ -148,10 +179,15 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     counted: dict[str, Run] = {}  # config key -> the first completed run of that config
     duplicates: list[tuple[Run, Run]] = []
     found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]] = []
+    by_id = {run.id: run for run in request.runs}
+    stages = 0
     for run in request.runs:
         summary = _usable(run)
         if summary is None:
             skipped += 1
+            continue
+        if _intermediate(summary):
+            stages += 1
             continue
         # the same configuration, seed and recipe: one result, not two seeds
         key = f"{summary.get('recipe', '')}/{run.config_key()}"
@@ -161,8 +197,12 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         counted[key] = run
         data = str(summary.get("data") or run.config.get("data") or "")
         options = _options(run.config)
-        group = (str(summary.get("model")), data, str(summary.get("recipe", "")),
-                 json.dumps(options, sort_keys=True))
+        recipe = str(summary.get("recipe", ""))
+        if run.config.get("init_from"):  # named by the lengths it was trained on
+            lengths = _before(run, by_id) + [summary.get("L")]
+            shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
+            recipe = f"{recipe}, {shown}" if recipe else shown
+        group = (str(summary.get("model")), data, recipe, json.dumps(options, sort_keys=True))
         found.append((group, options, summary))
     datasets = sorted({group[1] for group, _, _ in found})
     styles = {data: _metric_style(data) for data in datasets}
@@ -189,6 +229,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             row[f"{col}_epochs"] = statistics.fmean(s.get("epochs", 0) for s in summaries)
             row[f"{col}_train_time_s"] = statistics.fmean(s.get("train_time_s", 0.0)
                                                           for s in summaries)
+            budgets = [s.get("total_sequence_steps") for s in summaries if s.get("init_from")]
+            if budgets and all(_finite(b) for b in budgets):
+                row[f"{col}_sequence_steps"] = statistics.fmean(budgets)
         rows.append(row)
     rows += _baselines(found, styles, percent)
     columns = [Column("model", "model")]
@@ -204,6 +247,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     notes = [f"{', '.join(metrics)}; {len(found)} completed runs"]
     single = {summary["primary_metric"] for _, _, summary in found}
     what = f"a test {next(iter(single))}" if len(single) == 1 else "a finite test result"
+    if stages:
+        notes.append(f"{stages} earlier stage run(s) of curricula are counted in their final "
+                     "stage's budget")
     if skipped:
         notes.append(f"{skipped} run(s) not completed or without {what} were left out")
     if duplicates:
@@ -220,11 +266,17 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         if not lengths:
             notes.append("nothing to plot: the runs have no sequence length")
         else:
-            from rnnlab_plugins.reports.accuracy_plot import accuracy_figure, epoch_time_figure
+            from rnnlab_plugins.reports.accuracy_plot import (
+                accuracy_figure,
+                epoch_time_figure,
+                success_figure,
+            )
 
             ylabel = metrics[0].replace(" in %", " (%)") if len(metrics) == 1 else "test result"
             files = [accuracy_figure(rows, ylabel, request.out_dir),
                      epoch_time_figure(rows, request.out_dir)]
+            if any(key.endswith("_success") for row in rows for key in row):
+                files.append(success_figure(rows, ylabel, SUCCESS, request.out_dir))
     return ReportResult(title=title, columns=columns, rows=rows, notes=notes, files=files)
 
 

@@ -1,0 +1,169 @@
+"""Warm starts (`--init-from RUN`, `--init-optimizer`) and curricula in sweeps (`stages:`)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+import rnnlab
+from rnnlab.runs import RunStore
+
+SMALL = {"train": 200, "dev": 100, "test": 100}
+
+
+@pytest.fixture
+def data(workdir):
+    return rnnlab.gen_data("adding", lengths=[10, 20], out="datasets", sizes=SMALL)
+
+
+def only_run(cli_result) -> str:
+    return cli_result.stdout.split()[0]
+
+
+def train(cli, *args: str) -> str:
+    result = cli("train", "alarmwork", "--recipe", "homework", "--quiet", *args)
+    assert result.exit_code == 0, result.stderr
+    return only_run(result)
+
+
+def test_a_warm_start_with_its_optimizer_continues_the_parent_exactly(data, cli):
+    """Without shuffling every epoch sees the batches in the same order, so 1 epoch + a warm
+    start of 1 epoch with the optimizer state (SGD momentum) is 2 epochs straight, to the
+    bit; without the optimizer state the momentum starts from zero and the runs part."""
+    straight = train(cli, "--L", "10", "--epochs", "2")
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    child = train(cli, "--L", "10", "--epochs", "1", "--init-from", parent, "--init-optimizer")
+    fresh_momentum = train(cli, "--L", "10", "--epochs", "1", "--init-from", parent)
+    store = RunStore("runs")
+    losses = {r: store.get(r).losses() for r in (straight, parent, child, fresh_momentum)}
+    assert np.array_equal(losses[straight][:10], losses[parent])
+    assert np.array_equal(losses[straight][10:], losses[child])
+    weights = {r: store.get(r).load_checkpoint() for r in (straight, child)}
+    assert all(np.array_equal(weights[straight][k], weights[child][k]) for k in weights[child])
+    # the same first batch from the same weights: the same loss; then momentum differs
+    assert losses[fresh_momentum][0] == losses[child][0]
+    assert not np.array_equal(losses[fresh_momentum], losses[child])
+
+
+def test_the_parent_is_recorded_and_budgets_add_up(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "2")
+    child = train(cli, "--L", "20", "--epochs", "1", "--init-from", parent[:-2])  # a prefix
+    run = RunStore("runs").get(child)
+    assert run.config["init_from"] == parent  # the run the prefix named
+    record = run.provenance["init_from"]
+    assert {k: record[k] for k in ("run", "epoch", "updates", "optimizer", "L",
+                                   "total_sequence_steps")} == {
+        "run": parent, "epoch": 2, "updates": 20, "optimizer": False, "L": 10,
+        "total_sequence_steps": 2 * 200 * 10}
+    parent_file = RunStore("runs").get(parent).dir / "model.npz"
+    import hashlib
+
+    assert record["checkpoint_sha256"] == hashlib.sha256(parent_file.read_bytes()).hexdigest()
+    assert (run.summary["init_from"], run.summary["sequence_steps"],
+            run.summary["total_sequence_steps"]) == (parent, 200 * 20, 4000 + 4000)
+    grandchild = train(cli, "--L", "20", "--epochs", "1", "--init-from", child)
+    from rnnlab.warm_start import lineage
+
+    assert lineage(RunStore("runs").get(grandchild), RunStore("runs")) == [child, parent]
+    rows = {r["id"]: r for r in json.loads(cli("runs", "--json").stdout)}
+    assert (rows[grandchild]["init_from"], rows[parent]["init_from"]) == (child, None)
+    # the run's summary says where it started and what it cost
+    table = cli("train", "alarmwork", "--recipe", "homework", "--L", "20", "--epochs", "1",
+                "--init-from", grandchild).stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in table.splitlines() if line.count("│") == 3}
+    assert (rows["started from"], rows["sequence-steps"], rows["with ancestors"]) == (
+        f"run {grandchild}", "4,000", "16,000")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--hidden", "30"], "--init-from {p}: its weights do not fit this run's model (w_in1 has "
+     "shape (50, 2), expected (30, 2)); hidden=50 there, 30 here"),
+    (["--init-optimizer", "--optimizer", "adam"], "--init-optimizer: run {p} trained with sgd, "
+     "this run with adam; the optimizer state of one cannot continue the other"),
+    (["--init-from", "nope"], "--init-from nope: no run 'nope' in runs (see `rnnlab runs`)"),
+])
+def test_warm_starts_that_cannot_work_are_refused(data, cli, args, expected):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    options = ["--init-from", parent] if "--init-from" not in args else []
+    result = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", *options, *args)
+    assert (result.exit_code, result.stderr) == (2, f"error: {expected.format(p=parent)}\n")
+    assert len(RunStore("runs").list()) == 1  # nothing was started
+
+
+def test_a_warm_start_needs_a_completed_run_of_the_same_model(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    other = cli("train", "lstm", "--L", "10", "--init-from", parent)
+    assert other.stderr == (f"error: --init-from {parent}: run {parent} trained model "
+                            "'alarmwork', not 'lstm'\n")
+    summary = RunStore("runs").get(parent).dir / "summary.json"
+    record = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**record, "status": "interrupted"}))
+    unfinished = cli("train", "alarmwork", "--L", "10", "--init-from", parent)
+    assert unfinished.stderr == (
+        f"error: --init-from {parent}: run {parent} is interrupted, not completed; a warm "
+        f"start begins from a completed run (continue it first: rnnlab train --resume "
+        f"{parent})\n")
+    alone = cli("train", "alarmwork", "--init-optimizer")
+    assert (alone.exit_code, alone.stderr) == (2, "error: --init-optimizer continues the "
+                                               "optimizer of the run named by --init-from; "
+                                               "give --init-from RUN\n")
+
+
+CURRICULUM = {"name": "cur", "model": "alarmwork", "recipe": "homework", "seeds": 2,
+              "init_optimizer": True,
+              "stages": [{"L": 10, "epochs": 1}, {"L": 20, "epochs": 2}]}
+
+
+def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
+    with open("cur.yaml", "w") as handle:
+        yaml.safe_dump(CURRICULUM, handle)
+    first = cli("sweep", "cur.yaml", "--jobs", "2")
+    assert "sweep cur: 4/4 runs completed, 0 failed" in first.stdout, first.stdout + first.stderr
+    runs = RunStore("runs").list()
+    by_stage = {(r.config["seed"], r.summary["stage"]): r for r in runs}
+    assert sorted(by_stage) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    for seed in (0, 1):
+        one, two = by_stage[(seed, 1)], by_stage[(seed, 2)]
+        assert (one.config["L"], one.config["init_from"], one.config["init_optimizer"]) == (
+            10, None, False)
+        assert (two.config["L"], two.config["init_from"], two.config["init_optimizer"]) == (
+            20, one.id, True)
+        assert two.summary["total_sequence_steps"] == 200 * 10 + 2 * 200 * 20
+    # run again: everything is there, nothing runs twice
+    again = cli("sweep", "cur.yaml")
+    assert again.stdout.count(": skipped") == 4, again.stdout
+    assert len(RunStore("runs").list()) == 4
+    report = json.loads(cli("report", "accuracy", "--sweep", "cur", "--format", "json").stdout)
+    (row,) = [r for r in report["rows"] if r["model"].startswith("alarmwork")]
+    assert row["model"] == "alarmwork (L 10→20)"
+    assert (row["L20_n"], row["L20_sequence_steps"]) == (2, 10000)
+    assert "L10_n" not in row  # the first stage is part of the budget, not a result
+    assert "2 earlier stage run(s) of curricula" in " ".join(report["notes"])
+
+
+def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):
+    spec = {**CURRICULUM, "model": "lstm", "seeds": 1,
+            "stages": [{"L": 10, "epochs": 1, "lr": 1e30}, {"L": 20, "epochs": 1}]}
+    with open("fail.yaml", "w") as handle:
+        yaml.safe_dump(spec, handle)
+    result = cli("sweep", "fail.yaml")
+    assert "lstm L=20 seed 0 stage 2/2: failed  stage 1 did not complete " \
+           "(lstm L=10 seed 0 stage 1/2)" in result.stdout, result.stdout
+    assert len(RunStore("runs").list()) == 1
+    for stages, expected in [
+        ([{"seed": 1}], "stage 1: 'seed' is the same for every stage of a cell; give it "
+         "outside 'stages'"),
+        ([{"L": [10, 20]}], "stage 1: 'L' takes one value in a stage (axes go outside "
+         "'stages')"),
+        ([], "'stages' expects a list of mappings of training options, e.g. [{L: 50, epochs: "
+         "5}, {L: 200, epochs: 45}]"),
+        ([{"L": 10}, "x"], "stage 2 expects a mapping of training options, got 'x'"),
+    ]:
+        with open("bad.yaml", "w") as handle:
+            yaml.safe_dump({**CURRICULUM, "stages": stages}, handle)
+        bad = cli("sweep", "bad.yaml")
+        assert (bad.exit_code, bad.stderr) == (2, f"error: bad.yaml: {expected}\n")
