@@ -175,12 +175,21 @@ def test_alarmworks_default_is_the_long_sequence_recipe_and_homework_is_named(wo
 
 
 def test_every_model_has_the_homework_recipe_and_unknown_names_are_refused(workdir, cli):
-    assert yaml.safe_load(cli("train", "lstm", "--recipe", "homework",
+    assert yaml.safe_load(cli("train", "autoenc-lite", "--recipe", "homework",
                               "--print-config").stdout)["recipe"] == "homework"
-    refused = cli("train", "lstm", "--recipe", "long-sequences")
+    refused = cli("train", "lstm", "--recipe", "long")
     assert refused.exit_code == 2
-    assert refused.stderr == ("error: --recipe long-sequences: model 'lstm' has no such recipe "
-                              "(recipes: homework; `rnnlab plugins lstm` shows them)\n")
+    assert refused.stderr == ("error: --recipe long: model 'lstm' has no such recipe "
+                              "(recipes: homework, long-sequences; `rnnlab plugins lstm` shows "
+                              "them)\n")
+    # the baselines keep the homework recipe as their default
+    lstm = yaml.safe_load(cli("train", "lstm", "--print-config").stdout)
+    assert (lstm["recipe"], lstm["optimizer"], lstm["settings"]["rec_init"]) == (
+        "homework", "sgd", "default")
+    long = yaml.safe_load(cli("train", "simple-rnn", "--recipe", "long-sequences",
+                              "--print-config").stdout)
+    assert (long["optimizer"], long["lr"], long["clip_grad"], long["settings"]["rec_init"]) == (
+        "adam", 0.0003, 1.0, "orthogonal")
 
 
 def test_plugins_lists_the_recipes_and_marks_the_default(workdir, cli):

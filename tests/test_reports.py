@@ -91,10 +91,14 @@ def test_accuracy_plot_draws_the_table_rows(workdir):
     _hand_made("r3", "lstm", 50, 0, 40.0, 50, 100.0, 35.0)
     _hand_made("r4", "alarmwork", 50, 0, 99.0, 20, 10.0, 35.0)
     result = rnnlab.report("accuracy", settings={"plot": "true"}, out_dir="pictures")
-    assert [p.name for p in result.files] == ["accuracy_vs_L.png", "epoch_time.png"]
-    for path in result.files:
+    assert [p.name for p in result.files] == ["accuracy_vs_L.png", "epoch_time.png",
+                                              "success_vs_L.png"]
+    for path, size in zip(result.files, [(700, 420), (700, 420), (700, 750)], strict=True):
         assert path.parent == Path("pictures")
-        assert Image.open(path).size == (700, 420)
+        assert Image.open(path).size == size
+    # the success rate drawn: seeds at >= 99% of those run, per length
+    assert [series(row, "success") for row in result.rows[:2]] == [([50], [1]), ([10, 50], [0, 0])]
+    assert [series(row, "n")[1] for row in result.rows[:2]] == [[1], [2, 1]]
     rows = {row["model"]: row for row in result.rows}
     assert series(rows["lstm"], "acc_mean") == ([10, 50], [85.0, 40.0])
     assert series(rows["lstm"], "acc_std")[1][0] == pytest.approx(7.0710678118654755)

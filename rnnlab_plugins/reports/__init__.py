@@ -28,8 +28,9 @@ def check_timing(settings: dict[str, Any]) -> None:
 
 class Accuracy(ReportPlugin):
     summary = "Model x L table of test accuracy (mean ± std over seeds, epochs, time, baseline)."
-    settings = {"plot": Setting(False, "also draw it: accuracy_vs_L.png and epoch_time.png "
-                                       "in the --out folder")}
+    settings = {"plot": Setting(False, "also draw it: accuracy_vs_L.png, epoch_time.png and "
+                                       "(for a success rate) success_vs_L.png in the --out "
+                                       "folder")}
 
     def build(self, request: ReportRequest) -> ReportResult:
         from rnnlab_plugins.reports.accuracy import accuracy_table

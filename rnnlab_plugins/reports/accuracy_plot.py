@@ -3,6 +3,8 @@
 - accuracy_vs_L.png: each row's mean test result over L (error bars: the std over seeds,
   cut at 0 and 100 for a percentage), one line per model and recipe; baselines dashed, grey.
 - epoch_time.png: each row's mean training time per epoch over L (seconds, log scale).
+- success_vs_L.png (rows with a success rate: a percentage that improves upward): above, the
+  share of seeds that reached 99% at each L, with the counts (3/5); below, the mean ± std.
 
 Both are drawn from the table's own rows, so a picture shows exactly what the table says.
 """
@@ -44,10 +46,46 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
+MARKERS = "osD^v<>ph*"
+
+
 def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> Path:
     figure = Figure(figsize=(7, 4.2), dpi=100)
     axes = figure.subplots()
-    markers = "osD^v<>ph*"
+    _accuracy(axes, rows, ylabel)
+    axes.set_title("Test result by sequence length (mean ± std over seeds)")
+    return _save(figure, out_dir / "accuracy_vs_L.png")
+
+
+def success_figure(rows: list[dict[str, Any]], ylabel: str, threshold: float,
+                   out_dir: Path) -> Path:
+    """The success rate over L per row, above the mean ± std."""
+    figure = Figure(figsize=(7, 7.5), dpi=100)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    lines = 0
+    for row in rows:
+        lengths, successes = series(row, "success")
+        if not lengths:
+            continue
+        counts = [row[f"L{L}_n"] for L in lengths]
+        shares = [100.0 * k / n for k, n in zip(successes, counts, strict=True)]
+        top.plot(lengths, shares, marker=MARKERS[lines % len(MARKERS)], linewidth=1.5,
+                 markersize=5, label=row["model"])
+        for L, share, k, n in zip(lengths, shares, successes, counts, strict=True):
+            top.annotate(f"{k}/{n}", (L, share), textcoords="offset points", xytext=(4, 4),
+                         fontsize=7)
+        lines += 1
+    top.set_ylim(-5, 105)
+    top.set_ylabel(f"seeds reaching {threshold:g}% (%)")
+    top.set_title(f"Success rate (test ≥ {threshold:g}%) and test result by sequence length")
+    top.grid(True, alpha=0.3)
+    top.legend(fontsize=8)
+    _accuracy(bottom, rows, ylabel + " (mean ± std)")
+    return _save(figure, out_dir / "success_vs_L.png")
+
+
+def _accuracy(axes: Any, rows: list[dict[str, Any]], ylabel: str) -> None:
+    """Each row's mean test result over L with the std as error bars; baselines dashed."""
     lines = 0
     for row in rows:
         lengths, means = series(row, "acc_mean")
@@ -60,15 +98,13 @@ def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> P
         if "(%)" in ylabel:  # a bar never reaches past 0 or 100 %
             stds = [[min(s, m) for m, s in zip(means, stds, strict=True)],
                     [min(s, 100.0 - m) for m, s in zip(means, stds, strict=True)]]
-        axes.errorbar(lengths, means, yerr=stds, marker=markers[lines % len(markers)],
+        axes.errorbar(lengths, means, yerr=stds, marker=MARKERS[lines % len(MARKERS)],
                       capsize=3, linewidth=1.5, markersize=5, label=row["model"])
         lines += 1
     axes.set_xlabel("sequence length L")
     axes.set_ylabel(ylabel)
-    axes.set_title("Test result by sequence length (mean ± std over seeds)")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
-    return _save(figure, out_dir / "accuracy_vs_L.png")
 
 
 def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
@@ -77,7 +113,7 @@ def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
     for i, row in enumerate(r for r in rows if not r["model"].endswith("(baseline)")):
         lengths, seconds = per_epoch(row)
         if lengths:
-            axes.plot(lengths, seconds, marker="osD^v<>ph*"[i % 10], linewidth=1.5,
+            axes.plot(lengths, seconds, marker=MARKERS[i % len(MARKERS)], linewidth=1.5,
                       label=row["model"])
     axes.set_yscale("log")
     axes.yaxis.set_major_formatter(FormatStrFormatter("%g"))
