@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rnnlab import numerics  # noqa: F401  (first: pins NumPy's kernel, see numerics)
 from rnnlab.config import TrainConfig
 from rnnlab.contracts import (
     OPTIMIZER_OPTIONS,

@@ -17,12 +17,16 @@ class Note:
 
 @dataclass(frozen=True)
 class Progress:
-    """`done` of `total` units of a named task; `info` is shown next to the bar."""
+    """`done` of `total` units of a named task; `info` is shown next to the bar. Training's
+    batches say which epoch (or evaluation interval of an update budget) of how many they
+    belong to (0: not training)."""
 
     task: str
     done: int
     total: int
     info: str = ""
+    epoch: int = 0
+    epochs: int = 0
 
 
 @dataclass(frozen=True)

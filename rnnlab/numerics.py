@@ -12,12 +12,21 @@ thing, and sweep workers inherit them. A value the user set is kept.
 
 PyTorch's CPU build uses MKL, whose reproducibility switch (MKL_CBWR) changes the baselines'
 numbers on this project's reference machine, so it is left alone.
+
+The Python API (`import rnnlab`) agrees with the command line without taking over the user's
+process: importing rnnlab pins the OpenBLAS kernel if NumPy has not loaded yet (after that it
+cannot, and the run records that it was not pinned), and a run trains with one torch thread,
+the caller's thread count restored afterwards. NumPy's own thread count is left to the user: it
+changes the time a run takes, not its numbers.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 OPENBLAS_KERNEL = "Haswell"  # AVX2 + FMA
@@ -52,6 +61,40 @@ def pinned(threads: str | None = None) -> dict[str, str]:
     return wanted
 
 
+_KERNEL_BEFORE_NUMPY = "numpy" not in sys.modules  # rnnlab (this module) loaded first
+
+
+def pin_kernel() -> None:
+    """The OpenBLAS kernel of `pinned`, where NumPy has not loaded it yet (the user's own
+    OPENBLAS_CORETYPE wins)."""
+    kernel = pinned().get("OPENBLAS_CORETYPE")
+    if kernel and "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_CORETYPE", kernel)
+
+
+pin_kernel()  # on import: `import rnnlab` imports this module before anything loads NumPy
+
+
 def recorded() -> dict[str, str | None]:
-    """What a run's provenance records of the above."""
-    return {v: os.environ.get(v) for v in (*THREAD_VARIABLES, "OPENBLAS_CORETYPE")}
+    """What a run's provenance records of the above: the variables, and whether they were
+    set before NumPy loaded (only then do they choose its kernel)."""
+    record: dict[str, str | None] = {
+        v: os.environ.get(v) for v in (*THREAD_VARIABLES, "OPENBLAS_CORETYPE")}
+    record["set_before_numpy"] = "yes" if _KERNEL_BEFORE_NUMPY else "no"
+    return record
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Within the block, torch (if loaded) computes on one thread, as the command line does;
+    the thread count before it is restored after."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import checkpoint, limits, warm_start
+from rnnlab import checkpoint, limits, numerics, warm_start
 from rnnlab.config import TrainConfig, epoch_lr, validate
 from rnnlab.contracts import Data, Learner, SetsLearningRate
 from rnnlab.errors import PluginError, RnnlabError, RunInterrupted, Terminated, UsageError
@@ -165,7 +165,7 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
     emit(RunStarted(run.id, run.dir, session.config.to_dict(), tuple(plugin.percentages),
                     dict(plugin.baselines)))
     try:
-        with _sigterm_stops():
+        with _sigterm_stops(), numerics.one_torch_thread():  # as the command line does
             summary.update(_loop(session, run, emit, position))
             summary["test"] = evaluate_split(session, session.data.test)
             summary["status"] = "completed"
@@ -285,7 +285,7 @@ def _loop(session: Session, run: Run, emit: EventSink,
                                   f"batch {b} (run {run.id} keeps the checkpoint of epoch "
                                   f"{epoch - 1})")
             epoch_losses.append(loss)
-            emit(Progress("epoch", b, len(batches), f"loss {loss:.4g}"))
+            emit(Progress("epoch", b, len(batches), f"loss {loss:.4g}", epoch, len(stages)))
         train_time += time.perf_counter() - tick
         losses.extend(epoch_losses)
         record: dict[str, Any] = {"epoch": epoch, "updates": len(losses),
@@ -313,4 +313,6 @@ def _loop(session: Session, run: Run, emit: EventSink,
             sign = ">" if plugin.higher_is_better else "<"
             emit(Note(f"dev {key} {score:.4g} {sign} {target:g}: stopping early"))
             break
+    if cfg.updates is not None:  # its stages are evaluation points, not epochs
+        done["evaluations"] = done.pop("epochs")
     return done

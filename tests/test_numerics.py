@@ -50,7 +50,8 @@ def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir,
                                                                          clean_env):
     rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
     expected = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "OPENBLAS_CORETYPE": "Haswell" if numerics.has_avx2() else None}
+                "OPENBLAS_CORETYPE": "Haswell" if numerics.has_avx2() else None,
+                "set_before_numpy": "yes"}
     train = ["train", "alarmwork", "--recipe", "homework", "--L", "10", "--epochs", "1",
              "--quiet"]
     done = subprocess.run([sys.executable, "-m", "rnnlab", *train], env=_env(),
@@ -66,3 +67,28 @@ def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir,
         run = RunStore(workdir / store).list()[0]
         recorded = json.loads((run.dir / "provenance.json").read_text())["blas_environment"]
         assert recorded == expected
+
+
+def test_the_python_api_trains_as_the_command_line_does(workdir, clean_env):
+    """`import rnnlab` before NumPy pins the kernel (after it, it cannot, and the run says so);
+    a run computes on one torch thread and gives the caller's count back afterwards."""
+    script = ("import {first}, os, json, rnnlab; "
+              "print(json.dumps([os.environ.get('OPENBLAS_CORETYPE'), "
+              "rnnlab.numerics.recorded()['set_before_numpy']]))")
+    kernel = "Haswell" if numerics.has_avx2() else None
+    for first, expected in (("sys", [kernel, "yes"]), ("numpy", [None, "no"])):
+        done = subprocess.run([sys.executable, "-c", script.format(first=first)], env=_env(),
+                              capture_output=True, text=True, timeout=120)
+        assert json.loads(done.stdout) == expected, done.stderr
+    import torch
+
+    rnnlab.gen_data("adding", lengths=[10], sizes={"train": 40, "dev": 20, "test": 20})
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rnnlab.train("lstm", L=10, epochs=2, emit=lambda event: seen.append(
+            torch.get_num_threads()) if type(event).__name__ == "EpochDone" else None)
+        assert (seen, torch.get_num_threads()) == ([1, 1], 2)
+    finally:
+        torch.set_num_threads(before)

@@ -186,7 +186,7 @@ def test_an_adding_sweep_keeps_its_table_and_several_datasets_share_one(small_da
     assert alone.exit_code == 0, alone.stderr
     assert "Test accuracy (%) by model" in alone.stdout  # the title wraps in a narrow table
     assert "│ simple-rnn " in alone.stdout and "0/1 ≥99%" in alone.stdout
-    assert alone.stdout.splitlines()[-1] == "test accuracy in %; 1 completed runs"
+    assert alone.stdout.splitlines()[-1] == "test accuracy in %; 1 completed run"
 
 
 def test_a_dataset_without_a_report_gets_a_note_instead_of_a_table(workdir, cli, monkeypatch):

@@ -57,7 +57,15 @@ def test_curves_overlay_runs_of_both_kinds(small_data, cli):
     assert path.endswith(f"learning_curves_{a.id}_and_1_more.png")
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size == (800, 450)
-    assert cli("report", "curves").exit_code == 2
+    # no runs named: the latest run, and the output says which
+    latest = cli("report", "curves")
+    assert latest.exit_code == 0, latest.stderr
+    assert f"no runs named: the latest run, {b.id}" in latest.stdout
+    assert latest.stdout.strip().splitlines()[-1].endswith(f"learning_curve_{b.id}.png")
+    empty = cli("report", "curves", "--runs-dir", "nothing")
+    assert (empty.exit_code, empty.stderr) == (2, "error: report curves: no runs to plot (train "
+                                               "one with `rnnlab train MODEL`, or name runs: "
+                                               "rnnlab report curves RUN...)\n")
 
 
 def test_reconstructions_for_a_run_and_refusal_for_sequence_models(small_data, cli):
@@ -69,6 +77,9 @@ def test_reconstructions_for_a_run_and_refusal_for_sequence_models(small_data, c
     seq = rnnlab.train("lstm", L=10, epochs=1)
     refused = cli("report", "reconstructions", seq.id)
     assert refused.exit_code == 2 and "is not an image auto-encoder" in refused.stderr
+    latest = cli("report", "reconstructions")  # the latest image run, not the newer lstm one
+    assert latest.exit_code == 0, latest.stderr
+    assert f"no run named: the latest completed image-model run, {auto.id}" in latest.stdout
 
 
 def _hand_made(run_id: str, model: str, L: int, seed: int, accuracy: float, epochs: int,

@@ -260,3 +260,31 @@ def test_a_cells_progress_is_structured():
     assert sent == [CellUpdate(**common),
                     CellUpdate(**common, epoch=3, epochs=50, dev=61.25),
                     CellUpdate(**common, epoch=1, epochs=1, updates=10, updates_total=20)]
+
+
+def test_sweep_takes_every_training_option_and_a_comma_list_makes_an_axis(small_data, cli):
+    import typer.main
+
+    from rnnlab.cli import app
+
+    def options(name: str) -> set[str]:
+        command = typer.main.get_command(app).commands[name]
+        return {o for p in command.params for o in p.opts if o.startswith("--")}
+
+    only_train = {"--config", "--print-config", "--resume", "--quiet", "--seed"}
+    assert options("train") - only_train <= options("sweep")
+    result = cli("sweep", "--model", "alarmwork", "--L", "10", "--epochs", "1", "--recipe",
+                 "homework", "--lr", "0.01,0.003", "--optimizer", "sgd,adam", "--clip-grad",
+                 "off", "--name", "axes")
+    assert result.exit_code == 0, result.stderr
+    configs = sorted((r.config["lr"], r.config["optimizer"], r.config["clip_grad"],
+                      r.config["recipe"]) for r in RunStore("runs").list())
+    assert configs == [(0.003, "adam", None, "homework"), (0.003, "sgd", None, "homework"),
+                       (0.01, "adam", None, "homework"), (0.01, "sgd", None, "homework")]
+    # 'off' is an explicit value: it overrides the default recipe's clipping at 1
+    off = cli("sweep", "--model", "alarmwork", "--L", "10", "--clip-grad", "off,1",
+              "--epochs", "1", "--name", "off", "--runs-dir", "off")
+    assert off.exit_code == 0, off.stderr
+    assert sorted(str(r.config["clip_grad"]) for r in RunStore("off").list()) == ["1.0", "None"]
+    bad = cli("sweep", "--model", "alarmwork", "--L", "10", "--lr", "0.01,x")
+    assert (bad.exit_code, bad.stderr) == (2, "error: --lr expects a number, got 'x'\n")

@@ -112,7 +112,7 @@ def test_a_report_counts_a_symlinked_or_copied_run_once_and_names_the_duplicate(
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["rows"][0]["L10_n"] == 2
-    assert (f"1 duplicate run(s) of a configuration and seed already counted were left out: "
+    assert (f"1 duplicate run of a configuration and seed already counted left out: "
             f"zz-copy (= {runs[1].id})") in report["notes"]
     named = cli("report", "accuracy", runs[0].id, runs[0].id, "runs/zz-link", "--format", "json")
     assert json.loads(named.stdout)["rows"][0]["L10_n"] == 1
@@ -487,7 +487,7 @@ def test_recipes_with_equal_options_keep_their_own_seeds_and_null_metrics_are_le
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert sorted(r["L10_n"] for r in report["rows"][:-1]) == [1, 2]
-    assert "1 run(s) not completed or without a test accuracy were left out" in report["notes"]
+    assert "1 run not completed or without a test accuracy left out" in report["notes"]
 
 
 def test_a_run_killed_while_being_created_is_not_there_at_all(tmp_path):

@@ -142,7 +142,7 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     assert row["model"] == "alarmwork (L 10→20)"
     assert (row["L20_n"], row["L20_sequence_steps"]) == (2, 10000)
     assert "L10_n" not in row  # the first stage is part of the budget, not a result
-    assert "2 earlier stage run(s) of curricula" in " ".join(report["notes"])
+    assert "2 earlier stage runs of curricula" in " ".join(report["notes"])
 
 
 def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):

@@ -56,15 +56,20 @@ def main_options(
         state["debug"] = True
 
 
-app.command("plugins")(plugins.plugins_cmd)
-app.command("gen-data")(data.gen_data_cmd)
-app.command("train")(train.train_cmd)
-app.command("eval")(runs.eval_cmd)
-app.command("report")(report.report_cmd)
-app.command("sweep")(sweep.sweep_cmd)
-app.command("new-plugin")(authors.new_plugin_cmd)
-app.command("gradcheck")(authors.gradcheck_cmd)
-app.command("runs")(runs.runs_cmd)
+# One line each in `rnnlab --help`, whole at 80 columns (`rnnlab COMMAND --help` says more).
+COMMANDS = [
+    ("plugins", plugins.plugins_cmd, "Installed models, datasets, reports, executors."),
+    ("gen-data", data.gen_data_cmd, "Write a dataset's files (data for train, eval, sweeps)."),
+    ("train", train.train_cmd, "Train a model into a new run directory."),
+    ("eval", runs.eval_cmd, "Evaluate a run's checkpoint on its dev and test data."),
+    ("report", report.report_cmd, "Tables and pictures from the run store."),
+    ("sweep", sweep.sweep_cmd, "A grid of runs (models x L x seeds ...), resumable."),
+    ("new-plugin", authors.new_plugin_cmd, "A new plugin package that works as written."),
+    ("gradcheck", authors.gradcheck_cmd, "A model's gradients against finite differences."),
+    ("runs", runs.runs_cmd, "The runs in the run store and how each stands."),
+]
+for name, command, short in COMMANDS:
+    app.command(name, short_help=short)(command)
 
 def take_debug(argv: list[str]) -> list[str]:
     """`argv` without `--debug`, which may come anywhere (`rnnlab report X --debug`, as the

@@ -38,7 +38,8 @@ def gen_data_cmd(
     dataset = dataset or registry().default_dataset("sequence")
     sizes = {k: v for k, v in (("train", n_train), ("dev", n_dev), ("test", n_test))
              if v is not None}
-    paths = rnnlab.gen_data(dataset, lengths=L or [100], out=out_dir, seed=seed, sizes=sizes,
-                            force=force, settings=parse_sets(sets or []),
-                            emit=ui.ConsoleUI(out, quiet))
+    with ui.ConsoleUI(out, quiet) as emit:
+        paths = rnnlab.gen_data(dataset, lengths=L or [100], out=out_dir, seed=seed,
+                                sizes=sizes, force=force, settings=parse_sets(sets or []),
+                                emit=emit)
     ui.listings.lines(out, paths)

@@ -58,3 +58,27 @@ def default(key: str) -> str:
     if isinstance(value, bool):
         value = "yes" if value else "no"
     return f"[{value}]"
+
+
+def axis_values(key: str, text: str) -> list[Any]:
+    """`--lr 1e-3,3e-4` for `rnnlab sweep`: the values of one training option, typed and
+    checked as the config checks them (an error names the option)."""
+    from rnnlab.config import coerce
+
+    option = "--" + key.replace("_", "-")
+    values = []
+    for part in (p.strip() for p in str(text).split(",")):
+        value: Any = part
+        for kind in (int, float):
+            try:
+                value = kind(part)
+                break
+            except ValueError:
+                continue
+        try:
+            checked = coerce(key, value, option)
+            # 'off' stays a word: None would read as "not given" and let a recipe's value in
+            values.append("off" if checked is None else checked)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace(f"{option}: '{key}'", option)) from None
+    return values

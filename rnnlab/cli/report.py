@@ -38,7 +38,8 @@ def report_cmd(
     if fmt not in FORMATS:
         raise UsageError(f"--format expects {'|'.join(FORMATS)}, got '{fmt}'")
     registry()
-    result = rnnlab.report(name, runs, runs_dir=runs_dir, models=model or [],
-                           lengths=L or [], sweep=sweep, settings=parse_sets(sets or []),
-                           out_dir=out_dir, emit=ui.ConsoleUI(err))
+    with ui.ConsoleUI(err) as emit:
+        result = rnnlab.report(name, runs, runs_dir=runs_dir, models=model or [],
+                               lengths=L or [], sweep=sweep, settings=parse_sets(sets or []),
+                               out_dir=out_dir, emit=emit)
     ui.show_report(out, result, fmt)

@@ -59,7 +59,8 @@ def eval_cmd(
 
     registry()
     target = rnnlab.load_run(run, runs_dir=runs_dir)
-    results = rnnlab.evaluate(target, emit=ui.ConsoleUI(out, quiet=as_json), data_dir=data_dir)
+    with ui.ConsoleUI(out, quiet=as_json) as emit:
+        results = rnnlab.evaluate(target, emit=emit, data_dir=data_dir)
     if as_json:
         out.print_json(json.dumps({"run": target.id, **results}))
         return

@@ -20,7 +20,29 @@ def sweep_cmd(
         "--model", help="Models (repeat or comma-separate).")] = None,
     L: Annotated[list[int] | None, params.integers("--L", help="Sequence lengths.")] = None,
     seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 per cell.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs per run.")] = None,
+    epochs: Annotated[str | None, typer.Option(help="Epochs per run.")] = None,
+    data: Annotated[str | None, typer.Option(help="Dataset plugin(s).")] = None,
+    recipe: Annotated[str | None, typer.Option(help="The models' named recipe(s).")] = None,
+    updates: Annotated[str | None, typer.Option(
+        help="Random batches per run instead of epochs.")] = None,
+    batch_size: Annotated[str | None, typer.Option(help="Batch size(s).")] = None,
+    lr: Annotated[str | None, typer.Option(help="Learning rate(s), e.g. 1e-3,3e-4.")] = None,
+    momentum: Annotated[str | None, typer.Option(help="SGD momentum(s).")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="sgd, adam or both.")] = None,
+    clip_grad: Annotated[str | None, typer.Option(
+        help="Gradient-norm clipping threshold(s); off for none.")] = None,
+    shuffle: Annotated[bool | None, typer.Option(
+        "--shuffle/--no-shuffle", help="New seeded batch order every epoch.")] = None,
+    lr_schedule: Annotated[str | None, typer.Option(
+        help="constant, cosine and/or step.")] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden units P.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    early_stop: Annotated[str | None, typer.Option(
+        help="Dev primary metric to stop at; off never stops early.")] = None,
+    init_from: Annotated[str | None, typer.Option(
+        help="Warm start every run from this completed run.")] = None,
+    init_optimizer: Annotated[bool, typer.Option(
+        "--init-optimizer", help="With --init-from: its optimizer state too.")] = False,
     sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Setting KEY=VALUE for every run.")] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes (one thread each).")] = 1,
@@ -46,14 +68,31 @@ def sweep_cmd(
         "--json", help="Progress as JSON lines on stdout: one object per cell update, then "
                        "one with the totals.")] = False,
 ) -> None:
-    """Run a grid of trainings (models x L x seeds x ...); rerun the same sweep to resume."""
+    """Run a grid of trainings (models x L x seeds x ...); rerun the same sweep to resume.
+
+    Every training option of `rnnlab train` is accepted and replaces the sweep file's; a
+    comma-separated list makes an axis (--lr 1e-3,3e-4 --optimizer sgd,adam: four cells per
+    model, length and seed)."""
     from rnnlab import limits, ui
     from rnnlab import sweep as sweeps
     from rnnlab.config import parse_sets
 
+    given = {"epochs": epochs, "data": data, "recipe": recipe, "updates": updates,
+             "batch_size": batch_size, "lr": lr, "momentum": momentum, "optimizer": optimizer,
+             "clip_grad": clip_grad, "lr_schedule": lr_schedule, "hidden": hidden,
+             "device": device, "early_stop": early_stop, "init_from": init_from}
+    options: dict[str, Any] = {}
+    for key, text in given.items():
+        if text is not None:
+            values = params.axis_values(key, text)
+            options[key] = values if len(values) > 1 else values[0]
+    if shuffle is not None:
+        options["shuffle"] = shuffle
+    if init_optimizer:
+        options["init_optimizer"] = True
     spec = sweeps.apply_overrides(sweeps.read_spec(file) if file else {}, models=model or [],
-                                  lengths=L or [], seeds=seeds, epochs=epochs,
-                                  sets=parse_sets(sets or []), name=name)
+                                  lengths=L or [], seeds=seeds, epochs=None,
+                                  sets=parse_sets(sets or []), name=name, options=options)
     if jobs < 1:
         raise UsageError(f"--jobs expects an integer >= 1, got {jobs}")
     if pack:

@@ -111,7 +111,9 @@ def train_cmd(
         ui.listings.block(out, cfgmod.to_yaml(cfg))
         return
     flush_warnings()
-    show_run(rnnlab.run_training(cfg, emit=ui.ConsoleUI(out, quiet)), quiet)
+    with ui.ConsoleUI(out, quiet) as emit:
+        run = rnnlab.run_training(cfg, emit=emit)
+    show_run(run, quiet)
 
 
 def resume_run(ref: str, model: str | None, given: list[str], runs_dir: str | None,
@@ -128,8 +130,9 @@ def resume_run(ref: str, model: str | None, given: list[str], runs_dir: str | No
     if model is not None and model != run.config.get("model"):
         raise UsageError(f"run {run.id} trains '{run.config.get('model')}', not '{model}'")
     flush_warnings()
-    show_run(rnnlab.run_training(resume=run, emit=ui.ConsoleUI(out, quiet), data_dir=data_dir),
-             quiet)
+    with ui.ConsoleUI(out, quiet) as emit:
+        run = rnnlab.run_training(resume=run, emit=emit, data_dir=data_dir)
+    show_run(run, quiet)
 
 
 def show_run(run: Any, quiet: bool) -> None:

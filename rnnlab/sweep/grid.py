@@ -83,10 +83,11 @@ def read_spec(path: Path) -> dict[str, Any]:
 
 def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[int],
                     seeds: int | None, epochs: int | None, sets: dict[str, str],
-                    name: str | None) -> dict[str, Any]:
+                    name: str | None, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The spec with the command line's options over it: --model and --L replace the axes,
-    --seeds replaces any `seed:`, --set adds to `set:`."""
-    spec = dict(spec)
+    --seeds replaces any `seed:`, --set adds to `set:`, other training `options` (a value or
+    a list: an axis) replace the file's."""
+    spec = {**spec, **(options or {})}
     if models:
         spec["model"] = models
     if lengths:

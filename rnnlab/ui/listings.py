@@ -7,9 +7,11 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
-from rnnlab.ui.tables import run_summary_table, simple_table
+from rnnlab.ui.tables import cell, run_summary_table, simple_table
 from rnnlab.ui.text import fmt_metric, label, one_line
 
 
@@ -31,12 +33,22 @@ def status_text(row: dict[str, Any]) -> str:
 
 
 def plugins(console: Console, rows: list[dict[str, Any]]) -> None:
-    """The installed plugins: kind, name, distribution, version, status, summary."""
-    cells = [[r["kind"], r["name"], r["distribution"], r["version"], status_text(r),
-              r["summary"]] for r in rows]
-    console.print(simple_table("rnnlab plugins",
-                               ["kind", "name", "distribution", "version", "status", "summary"],
-                               cells))
+    """The installed plugins by kind: name, distribution and version, status, and the summary
+    wrapped in what is left of the terminal's width."""
+    kinds = {"model": "models", "dataset": "datasets", "report": "reports",
+             "executor": "executors"}
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+        table.add_column(no_wrap=True)  # name: never cut
+        table.add_column(no_wrap=True)  # distribution version
+        table.add_column()  # status and summary
+        for r in (r for r in rows if r["kind"] == kind):
+            status = status_text(r)
+            said = r["summary"] if status == "ok" else f"{status}. {r['summary']}".strip()
+            table.add_row(cell(r["name"]), cell(f"{r['distribution']} {r['version']}"),
+                          cell(said))
+        console.print(kinds.get(kind, kind), style="bold", markup=False)
+        console.print(table)
 
 
 def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
@@ -71,22 +83,31 @@ def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
 
 def runs(console: Console, runs_dir: str, rows: list[dict[str, Any]],
          percentages: dict[str, Collection[str]]) -> None:
-    """The run store, one row per run; `percentages` by dataset name."""
+    """The run store, one row per run; `percentages` by dataset name. The id names the model;
+    a warm start names the run it began from below its id; the test metric goes into the
+    header when every run has the same."""
+    metrics = {r["metric"] for r in rows if r["test"] is not None}
+    one = next(iter(metrics)) if len(metrics) == 1 else ""
+
     def test(r: dict[str, Any]) -> str:
         if r["test"] is None:
             return r.get("reason", "-")
         shown = fmt_metric(r["metric"], r["test"], percentages.get(str(r["data"]), ()))
-        return f"{shown} {r['metric']}"
+        return shown if one else f"{shown} {r['metric']}"
 
-    cells = [[r["id"], str(r["model"] or "-"), str(r["data"] or "-"),
-              str(r["L"] if r["L"] else "-"), str("-" if r["seed"] is None else r["seed"]),
-              r["status"], test(r)] for r in rows]
-    headers = ["id", "model", "data", "L", "seed", "status", "test"]
-    if any(r.get("init_from") for r in rows):  # warm starts: the run each started from
-        headers.append("from")
-        for cells_of, r in zip(cells, rows, strict=True):
-            cells_of.append(str(r.get("init_from") or "-"))
-    console.print(simple_table(f"runs in {runs_dir}", headers, cells))
+    table = Table(title=cell(f"runs in {runs_dir}"), box=box.SIMPLE_HEAD, pad_edge=False,
+                  show_edge=False, collapse_padding=True)
+    table.add_column("id", no_wrap=True)
+    for header in ("L", "seed", "status", f"test {one}".strip()):
+        table.add_column(header)
+    for r in rows:
+        ident = cell(r["id"])
+        if r.get("init_from"):
+            ident.append("\n from ").append(cell(r["init_from"]))
+        table.add_row(ident, cell(r["L"] if r["L"] else "-"),
+                      cell("-" if r["seed"] is None else r["seed"]), cell(r["status"]),
+                      cell(test(r)))
+    console.print(table)
 
 
 def run_result(console: Console, run_id: str, summary: dict[str, Any], quiet: bool,

@@ -3,6 +3,8 @@ SLURM logs) plain lines, one per finished task or epoch, never redrawn."""
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -10,7 +12,6 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
 )
 
 from rnnlab.events import EpochDone, Event, Note, RunFinished, RunStarted
@@ -19,7 +20,9 @@ from rnnlab.ui.text import fmt_metric, label, plain_key, printable
 
 
 class ConsoleUI:
-    """An event sink that renders training and generation progress on a console."""
+    """An event sink that renders training and generation progress on a console. Use it as
+    a context manager: on leaving, however that happens, the bars are drawn one last time
+    and the terminal is handed back (cursor shown, output below the bars)."""
 
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
         self.console = console or Console()
@@ -29,6 +32,14 @@ class ConsoleUI:
         self.tasks: dict[str, TaskID] = {}
         self.percentages: tuple[str, ...] = ()  # of the current run's dataset
         self.baselines: dict[str, str] = {}
+        self.unit = "epoch"  # what a training stage is: an epoch, or part of an update budget
+        self.clock: tuple[float, float] | None = None  # (time, run fraction) at the first batch
+
+    def __enter__(self) -> ConsoleUI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ProgressEvent):
@@ -38,6 +49,8 @@ class ConsoleUI:
                 self._print(event.text)
         elif isinstance(event, RunStarted):
             self.percentages, self.baselines = event.percentages, event.baselines
+            self.unit = "part" if event.config.get("updates") else "epoch"
+            self.clock = None
             if not self.quiet:
                 self._print(f"run {event.run_id}  ({event.run_dir})")
         elif isinstance(event, EpochDone):
@@ -75,16 +88,34 @@ class ConsoleUI:
         if self.progress is None:
             self.progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
-                console=self.console, transient=False,
+                TextColumn("{task.fields[info]}"), console=self.console, transient=False,
             )
             self.progress.start()
+        description, info = event.task, event.info
+        if event.epochs:  # a batch of training: which epoch, and how long the whole run takes
+            description = f"{self.unit} {event.epoch}/{event.epochs}"
+            info = f"{info}  {self.run_time(event)}".strip()
         if event.task not in self.tasks:
-            self.tasks[event.task] = self.progress.add_task(event.task, total=event.total, info="")
+            self.tasks[event.task] = self.progress.add_task(description, total=event.total,
+                                                            info="")
         self.progress.update(self.tasks[event.task], completed=event.done, total=event.total,
-                             info=event.info)
+                             info=info, description=description)
         if finished and event.task != "epoch":
             self.tasks.pop(event.task)
+
+    def run_time(self, event: ProgressEvent) -> str:
+        """'run 0:42, ~3:10 left': time since this process's first batch, and the rest of the
+        run estimated from the share of it done since then."""
+        done = (event.epoch - 1 + event.done / max(event.total, 1)) / event.epochs
+        now = time.monotonic()
+        if self.clock is None:
+            self.clock = (now, done)
+        start, first = self.clock
+        elapsed = now - start
+        text = f"run {_clock(elapsed)}"
+        if done > first and elapsed >= 1:
+            text += f", ~{_clock(elapsed * (1 - done) / (done - first))} left"
+        return text
 
     def _drop_task(self, name: str) -> None:
         if self.progress is not None and name in self.tasks:
@@ -96,3 +127,10 @@ class ConsoleUI:
             self.progress.stop()
             self.progress = None
             self.tasks.clear()
+
+
+def _clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return (f"{hours}:" if hours else "") + f"{rest // 60:0{2 if hours else 1}d}:{rest % 60:02d}"

@@ -27,7 +27,7 @@ def simple_table(title: str, headers: list[str], rows: list[list[str]],
     """A table whose title, headers and cells are plain text (never markup), control
     characters escaped (also newlines, unless the cells are `multiline` by design, as in
     report tables)."""
-    table = Table(title=cell(title))
+    table = Table(title=cell(title), min_width=len(title))  # a title does not wrap mid-phrase
     for i, header in enumerate(headers):
         table.add_column(cell(header), no_wrap=i == 0)
     for row in rows:
@@ -38,7 +38,8 @@ def simple_table(title: str, headers: list[str], rows: list[list[str]],
 def run_summary_table(run_id: str, summary: dict[str, Any], percentages: Collection[str] = (),
                       baselines: dict[str, str] | None = None) -> Table:
     """How a run ended: status, length, times, and its dev and test metrics."""
-    table = Table(title=cell(f"run {run_id}"), show_header=False)
+    title = f"run {run_id}"
+    table = Table(title=cell(title), show_header=False, min_width=len(title))  # id unbroken
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("status", cell(summary.get("status")))
@@ -46,12 +47,14 @@ def run_summary_table(run_id: str, summary: dict[str, Any], percentages: Collect
         table.add_row("reason", cell(summary["reason"]))
     if summary.get("init_from"):
         table.add_row("started from", cell(f"run {summary['init_from']}"))
-    for key in ("epochs", "updates", "stopped_early", "train_time_s", "wall_time_s"):
+    for key in ("epochs", "updates", "evaluations", "stopped_early", "train_time_s",
+                "wall_time_s"):
         if key in summary:
             table.add_row(cell(label(key)), cell(fmt_metric(key, summary[key])))
     steps, total = summary.get("sequence_steps"), summary.get("total_sequence_steps")
-    if isinstance(steps, int):
-        table.add_row("sequence-steps", cell(f"{steps:,}"))
+    if isinstance(steps, int):  # data without steps: examples seen
+        name = "sequence-steps" if summary.get("L") is not None else "examples seen"
+        table.add_row(name, cell(f"{steps:,}"))
     if summary.get("init_from"):
         table.add_row("with ancestors", cell(f"{total:,}" if isinstance(total, int)
                                              else "unknown (an ancestor does not say)"))
@@ -77,8 +80,7 @@ def render_report(result: ReportResult, fmt: str) -> str | Table:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: printable(v) if isinstance(v, str) else v for k, v in row.items()}
-                         for row in result.rows)
+        writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in result.rows)
         return buffer.getvalue().rstrip("\n")
     if fmt == "markdown":
         lines = [f"**{result.title}**", "", "| " + " | ".join(headers) + " |",
@@ -100,8 +102,21 @@ def show_report(console: Console, result: ReportResult, fmt: str) -> None:
             console.print(rendered)
             for note in result.notes:
                 console.print(one_line(note), markup=False)
+    else:  # pictures only: what they show, then where they are
+        for note in result.notes:
+            console.print(one_line(note), markup=False, soft_wrap=True)
     for path in result.files:
         console.print(one_line(str(path)), markup=False)
+
+
+def _csv_value(value: Any) -> Any:
+    """A CSV field: text made printable; a float with 12 significant digits, so that a
+    percentage computed as 35.099999999999994 reads 35.1."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    return value
 
 
 def _plain_value(value: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab import ReportPlugin, ReportRequest, ReportResult, Setting, UsageError
+from rnnlab import ReportPlugin, ReportRequest, ReportResult, Run, Setting, UsageError
 
 
 def check_range(settings: dict[str, Any], name: str, low: int, high: int, why: str = "") -> None:
@@ -14,6 +14,18 @@ def check_range(settings: dict[str, Any], name: str, low: int, high: int, why: s
         shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:6]}..."
         raise UsageError(f"--set {name} expects an integer in [{low}, {high}], got {shown}"
                          + (f" ({why})" if why else ""))
+
+
+def by_start(runs: list[Run]) -> list[Run]:
+    """Runs oldest first by when they started (run ids order by second, then by name)."""
+    def started(run: Run) -> tuple[str, float]:
+        try:
+            created = (run.dir / "config.yaml").stat().st_mtime  # written once, at the start
+        except OSError:
+            created = 0.0
+        return str(run.summary.get("started_at", "")), created
+
+    return sorted(runs, key=started)
 
 
 def check_timing(settings: dict[str, Any]) -> None:

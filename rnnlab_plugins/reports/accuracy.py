@@ -79,9 +79,10 @@ def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
     text = format(row[f"{col}_acc_mean"], digits)
     if n > 1:
         text += f" ± {format(row[f'{col}_acc_std'], digits)} (n={n})"
-    if f"{col}_epochs" in row:
+    if f"{col}_train_time_s" in row:
         parts = [f"{row[f'{col}_success']}/{n} ≥{SUCCESS:g}%"] if f"{col}_success" in row else []
-        parts += [f"{row[f'{col}_epochs']:.0f} ep", f"{row[f'{col}_train_time_s']:.0f} s"]
+        parts += [f"{row[f'{col}_epochs']:.0f} ep"] if f"{col}_epochs" in row else []
+        parts += [f"{row[f'{col}_train_time_s']:.0f} s"]
         text += "\n" + ", ".join(parts)
     steps = row.get(f"{col}_sequence_steps")
     if steps is not None:
@@ -226,7 +227,8 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             row[f"{col}_n"] = len(values)
             if percent[name] and style.higher_is_better:
                 row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
-            row[f"{col}_epochs"] = statistics.fmean(s.get("epochs", 0) for s in summaries)
+            if all("epochs" in s for s in summaries):  # not update-budget runs
+                row[f"{col}_epochs"] = statistics.fmean(s["epochs"] for s in summaries)
             row[f"{col}_train_time_s"] = statistics.fmean(s.get("train_time_s", 0.0)
                                                           for s in summaries)
             budgets = [s.get("total_sequence_steps") for s in summaries if s.get("init_from")]
@@ -244,18 +246,18 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         plain = {summary["primary_metric"] for _, _, summary in found if summary.get("L") is None}
         header = f"test {next(iter(plain))}" if len(plain) == 1 else "no L"
         columns.append(Column(header, fmt=lambda row: _cell(row, NO_L, percent[row["model"]])))
-    notes = [f"{', '.join(metrics)}; {len(found)} completed runs"]
+    notes = [f"{', '.join(metrics)}; {_count(len(found), 'completed run')}"]
     single = {summary["primary_metric"] for _, _, summary in found}
     what = f"a test {next(iter(single))}" if len(single) == 1 else "a finite test result"
     if stages:
-        notes.append(f"{stages} earlier stage run(s) of curricula are counted in their final "
-                     "stage's budget")
+        notes.append(f"{_count(stages, 'earlier stage run')} of curricula counted in their "
+                     "final stage's budget")
     if skipped:
-        notes.append(f"{skipped} run(s) not completed or without {what} were left out")
+        notes.append(f"{_count(skipped, 'run')} not completed or without {what} left out")
     if duplicates:
         pairs = ", ".join(f"{dup.id} (= {first.id})" for dup, first in duplicates)
-        notes.append(f"{len(duplicates)} duplicate run(s) of a configuration and seed already "
-                     f"counted were left out: {pairs}")
+        notes.append(f"{_count(len(duplicates), 'duplicate run')} of a configuration and "
+                     f"seed already counted left out: {pairs}")
     if not rows:
         notes = ["no completed runs match (train some with `rnnlab train MODEL`)"]
     title = ("T" + metrics[0][1:].replace(" in %", " (%)") if len(metrics) == 1
@@ -278,6 +280,11 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             if any(key.endswith("_success") for row in rows for key in row):
                 files.append(success_figure(rows, ylabel, SUCCESS, request.out_dir))
     return ReportResult(title=title, columns=columns, rows=rows, notes=notes, files=files)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 completed run', '2 completed runs'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _described(found: list[tuple[Any, dict[str, str], dict[str, Any]]],

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
-from rnnlab_plugins.reports import check_range
+from rnnlab_plugins.reports import by_start, check_range
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -29,18 +29,30 @@ def file_name(runs: list[Run], out_dir: Path) -> str:
     return f"learning_curves_{runs[0].id}_and_{len(runs) - 1}_more.png"
 
 
+MAX_DEFAULT = 10  # runs of the latest sweep drawn when none are named (its last ones)
 MAX_SMOOTH = 10**9  # a window beyond any run's updates; larger ones overflow int64 arithmetic
 
 
 def learning_curves(request: ReportRequest) -> ReportResult:
     check_range(request.settings, "smooth", 0, MAX_SMOOTH)
-    if not request.run_ids:
-        raise UsageError("report curves: name the runs to plot (rnnlab report curves RUN...)")
+    runs, notes = request.runs, []
+    if not request.run_ids:  # the latest run, or the latest sweep's runs
+        if not runs:
+            raise UsageError("report curves: no runs to plot (train one with `rnnlab train "
+                             "MODEL`, or name runs: rnnlab report curves RUN...)")
+        runs = by_start(runs)
+        latest = runs[-1]
+        sweep = latest.summary.get("sweep")
+        if sweep:
+            runs = [r for r in runs if r.summary.get("sweep") == sweep][-MAX_DEFAULT:]
+            notes.append(f"no runs named: the latest sweep's, {sweep} ({len(runs)} runs)")
+        else:
+            runs = [latest]
+            notes.append(f"no runs named: the latest run, {latest.id}")
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
-    notes = []
     positive = True
-    for i, run in enumerate(request.runs):
+    for i, run in enumerate(runs):
         losses = run.losses()
         if len(losses) == 0:
             notes.append(f"{run.id}: no losses recorded")
@@ -72,6 +84,6 @@ def learning_curves(request: ReportRequest) -> ReportResult:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     request.out_dir.mkdir(parents=True, exist_ok=True)
-    path = request.out_dir / file_name(request.runs, request.out_dir)
+    path = request.out_dir / file_name(runs, request.out_dir)
     atomic_write(path, buffer.getvalue())
     return ReportResult(title="Learning curves", notes=notes, files=[path])

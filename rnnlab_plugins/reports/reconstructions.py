@@ -9,7 +9,7 @@ from PIL import Image
 
 import rnnlab
 from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
-from rnnlab_plugins.reports import check_range
+from rnnlab_plugins.reports import by_start, check_range
 
 PER_ROW, GAP = 10, 2
 # 200 images at zoom 32 make a 4,822 x 19,282 pixel grid (93 MB): the largest allowed
@@ -37,10 +37,20 @@ def reconstruction_grid(request: ReportRequest) -> ReportResult:
     check_range(request.settings, "count", 1, MAX_COUNT)
     check_range(request.settings, "zoom", 1, MAX_ZOOM, f"a 15x15 image would be {15 * zoom:,} x "
                 f"{15 * zoom:,} pixels" if zoom > MAX_ZOOM else "")
-    if len(request.run_ids) != 1:
+    notes = []
+    if len(request.run_ids) > 1:
         raise UsageError("report reconstructions: name one run (rnnlab report "
                          "reconstructions RUN)")
-    run = request.runs[0]
+    if request.run_ids:
+        run = request.runs[0]
+    else:  # the latest completed run of an image model
+        images = [r for r in request.runs if r.summary.get("status") == "completed"
+                  and r.summary.get("L") is None]
+        if not images:
+            raise UsageError("report reconstructions: no completed image-model run (train "
+                             "one with `rnnlab train autoenc-lite`, or name a run)")
+        run = by_start(images)[-1]
+        notes.append(f"no run named: the latest completed image-model run, {run.id}")
     learner, data = rnnlab.load_learner(run)
     if data.spec.kind != "image" or data.spec.output_dim != data.spec.input_dim:
         raise UsageError(f"report reconstructions: run {run.id} is not an image auto-encoder")
@@ -55,5 +65,5 @@ def reconstruction_grid(request: ReportRequest) -> ReportResult:
     atomic_write(path, buffer.getvalue())
     error = float(np.mean((np.asarray(outputs) - inputs) ** 2))
     return ReportResult(title="Reconstructions", files=[path],
-                        notes=[f"{run.id}: {len(inputs)} test images, inputs above outputs, "
-                               f"mean squared error {error:.4g}"])
+                        notes=[*notes, f"{run.id}: {len(inputs)} test images, inputs above "
+                               f"outputs, mean squared error {error:.4g}"])
