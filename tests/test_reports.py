@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -73,7 +74,9 @@ def test_reconstructions_for_a_run_and_refusal_for_sequence_models(small_data, c
     result = cli("report", "reconstructions", auto.id, "--set", "count=3", "--set", "zoom=2")
     assert result.exit_code == 0, result.stderr
     with Image.open(result.stdout.strip().splitlines()[-1]) as image:
-        assert image.size == (10 * 32 + 2, 2 * 32 + 2)
+        assert image.size == (64 + 10 * 32 + 2, 2 * 32 + 2)  # a margin names the rows
+        margin = np.asarray(image)[:, :64]
+        assert (margin < 128).any(axis=1)[:32].any() and (margin < 128).any(axis=1)[34:].any()
     seq = rnnlab.train("lstm", L=10, epochs=1)
     refused = cli("report", "reconstructions", seq.id)
     assert refused.exit_code == 2 and "is not an image auto-encoder" in refused.stderr
@@ -118,3 +121,28 @@ def test_accuracy_plot_draws_the_table_rows(workdir):
     assert series(rows["always 0 (baseline)"], "acc_mean") == ([10, 50], [30.0, 35.0])
     plain = rnnlab.report("accuracy")  # without the setting: the table only
     assert plain.files == [] and plain.rows == result.rows
+
+
+def test_curves_put_the_epoch_means_and_dev_in_front_of_the_batch_band(small_data):
+    from matplotlib.figure import Figure
+
+    from rnnlab_plugins.reports.curves import draw
+
+    runs = [rnnlab.train("lstm", L=10, epochs=3, seed=seed) for seed in (0, 0)]  # coincide
+    axes = Figure().subplots()
+    notes: list[str] = []
+    draw(axes, runs, 0, notes)
+    band, train, dev = axes.lines[:3]
+    metrics = [m for m in runs[0].metrics if "train_loss" in m]
+    assert list(band.get_ydata()) == list(runs[0].losses())
+    assert band.get_alpha() < 0.5 and band.get_zorder() < train.get_zorder()
+    assert list(train.get_ydata()) == [m["train_loss"] for m in metrics]
+    assert list(dev.get_ydata()) == [m["dev_mse"] for m in metrics]
+    assert dev.get_linestyle() == "--"
+    # the second run lies on the first: another colour and marker
+    second = axes.lines[4]
+    assert list(second.get_ydata()) == list(train.get_ydata())
+    assert (second.get_color(), second.get_marker()) != (train.get_color(), train.get_marker())
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert labels == [f"lstm {r.id.rsplit('-', 1)[-1]}" for r in runs] + [
+        "train loss, per epoch", "dev mse", "loss per batch"]

@@ -1,10 +1,11 @@
-"""Learning curves: the training loss of every update (faint) and its moving average (solid),
-one colour per run; models trained by epochs also get their per-epoch mean loss as dots."""
+"""Learning curves: per run, the training loss of every batch as a faint band, and in front
+the mean training loss of each epoch (solid) and the dev mse (dashed); a short legend."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -33,6 +34,57 @@ MAX_DEFAULT = 10  # runs of the latest sweep drawn when none are named (its last
 MAX_SMOOTH = 10**9  # a window beyond any run's updates; larger ones overflow int64 arithmetic
 
 
+MARKERS = "osD^v<>ph*"
+
+
+def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
+    """Each run's per-batch loss as a faint band behind, and in front its per-epoch (or
+    per-evaluation) mean training loss, solid, with the dev mse, dashed, where the run
+    measured one; colour and marker tell runs apart, also where their curves coincide. Runs
+    without per-epoch records get the moving average instead. Returns whether every loss was
+    positive (a log scale fits); adds a line per run to `notes`."""
+    from matplotlib.lines import Line2D
+
+    positive, handles = True, []
+    for i, run in enumerate(runs):
+        losses = run.losses()
+        if len(losses) == 0:
+            notes.append(f"{run.id}: no losses recorded")
+            continue
+        colour, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
+        updates = np.arange(1, len(losses) + 1)
+        axes.plot(updates, losses, color=colour, alpha=0.15, linewidth=0.6, zorder=1)
+        window = smooth or max(1, len(losses) // 50)
+        points = [m for m in run.metrics if "train_loss" in m and "updates" in m]
+        if len(points) > 1:
+            x = [m["updates"] for m in points]
+            axes.plot(x, [m["train_loss"] for m in points], color=colour, marker=marker,
+                      markersize=4, linewidth=1.8, zorder=3)
+            dev = [(m["updates"], m["dev_mse"]) for m in points if _finite(m.get("dev_mse"))]
+            if dev:
+                axes.plot(*zip(*dev, strict=True), color=colour, marker=marker,
+                          markerfacecolor="none", markersize=4, linewidth=1.4,
+                          linestyle="--", zorder=3)
+        else:
+            axes.plot(updates, moving_average(losses, window), color=colour, linewidth=1.8,
+                      zorder=2)
+        handles.append(Line2D([], [], color=colour, marker=marker, markersize=4,
+                              label=f"{run.config.get('model')} {run.id.rsplit('-', 1)[-1]}"))
+        positive = positive and bool(np.all(losses > 0))
+        notes.append(f"{run.id}: {len(losses)} updates, loss {losses[0]:.4g} -> "
+                     f"{moving_average(losses, window)[-1]:.4g} (mean of last {window})")
+    if handles:
+        handles += [Line2D([], [], color="0.3", label="train loss, per epoch"),
+                    Line2D([], [], color="0.3", linestyle="--", label="dev mse"),
+                    Line2D([], [], color="0.3", alpha=0.3, label="loss per batch")]
+        axes.legend(handles=handles, fontsize=8)
+    return positive
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
 def learning_curves(request: ReportRequest) -> ReportResult:
     check_range(request.settings, "smooth", 0, MAX_SMOOTH)
     runs, notes = request.runs, []
@@ -51,35 +103,15 @@ def learning_curves(request: ReportRequest) -> ReportResult:
             notes.append(f"no runs named: the latest run, {latest.id}")
     figure = Figure(figsize=(8, 4.5), dpi=100)
     axes = figure.subplots()
-    positive = True
-    for i, run in enumerate(runs):
-        losses = run.losses()
-        if len(losses) == 0:
-            notes.append(f"{run.id}: no losses recorded")
-            continue
-        colour = f"C{i % 10}"
-        label = f"{run.config.get('model')} ({run.id})"
-        window = request.settings["smooth"] or max(1, len(losses) // 50)
-        updates = np.arange(1, len(losses) + 1)
-        axes.plot(updates, losses, color=colour, alpha=0.25, linewidth=0.8)
-        axes.plot(updates, moving_average(losses, window), color=colour, linewidth=1.8,
-                  label=f"{label}, mean of {window}")
-        epochs = [m for m in run.metrics if "epoch" in m and "train_loss" in m]
-        if len(epochs) > 1 and run.config.get("updates") is None:
-            axes.plot([m["updates"] for m in epochs], [m["train_loss"] for m in epochs], "o",
-                      color=colour, markersize=4, label=f"{label}, epoch mean")
-        positive = positive and bool(np.all(losses > 0))
-        notes.append(f"{run.id}: {len(losses)} updates, loss {losses[0]:.4g} -> "
-                     f"{moving_average(losses, window)[-1]:.4g} (mean of last {window})")
+    positive = draw(axes, runs, request.settings["smooth"], notes)
     if not notes or all(n.endswith("no losses recorded") for n in notes):
         raise UsageError("report curves: none of the runs recorded any training loss")
     if positive:
         axes.set_yscale("log")
     axes.set_xlabel("update")
-    axes.set_ylabel("training loss per batch")
+    axes.set_ylabel("loss")
     axes.set_title("Learning curves")
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

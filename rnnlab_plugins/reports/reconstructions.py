@@ -1,17 +1,20 @@
-"""An image model's test images (input above output), upscaled so a person can see them."""
+"""An image model's test images (input above output), upscaled so a person can see them, each
+row labelled ("input", "output") in a margin on the left."""
 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 import rnnlab
 from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
 from rnnlab_plugins.reports import by_start, check_range
 
 PER_ROW, GAP = 10, 2
+LABEL = 64  # pixels of the left margin that names each row
 # 200 images at zoom 32 make a 4,822 x 19,282 pixel grid (93 MB): the largest allowed
 MAX_COUNT, MAX_ZOOM = 200, 32
 
@@ -21,15 +24,26 @@ def grid(inputs: np.ndarray, outputs: np.ndarray, zoom: int) -> Image.Image:
     n, side = len(inputs), int(round(np.sqrt(inputs.shape[1])))
     cell = side * zoom + GAP
     rows = -(-n // PER_ROW)
-    canvas = np.full((2 * rows * cell + GAP, PER_ROW * cell + GAP), 96, np.uint8)  # grey lines
+    canvas = np.full((2 * rows * cell + GAP, LABEL + PER_ROW * cell + GAP), 96, np.uint8)
+    canvas[:, :LABEL] = 255  # the margin for the row names
     for k in range(n):
         r, c = divmod(k, PER_ROW)
         for offset, images in ((0, inputs), (1, outputs)):
             pixels = np.clip(images[k].reshape(side, side), 0, 1) * 255
             big = np.kron(pixels.round().astype(np.uint8), np.ones((zoom, zoom), np.uint8))
-            top, left = (2 * r + offset) * cell + GAP, c * cell + GAP
+            top, left = (2 * r + offset) * cell + GAP, LABEL + c * cell + GAP
             canvas[top : top + side * zoom, left : left + side * zoom] = big
-    return Image.fromarray(canvas, mode="L")
+    image = Image.fromarray(canvas, mode="L")
+    draw = ImageDraw.Draw(image)
+    try:
+        font: Any = ImageFont.load_default(size=min(16, max(10, zoom * 2)))  # Pillow >= 10.1
+    except TypeError:
+        font = ImageFont.load_default()
+    for r in range(rows):
+        for offset, name in ((0, "input"), (1, "output")):
+            middle = (2 * r + offset) * cell + GAP + side * zoom // 2
+            draw.text((4, middle), name, fill=0, font=font, anchor="lm")
+    return image
 
 
 def reconstruction_grid(request: ReportRequest) -> ReportResult:
