@@ -86,3 +86,13 @@ class Reconstructions(ReportPlugin):
         from rnnlab_plugins.reports.reconstructions import reconstruction_grid
 
         return reconstruction_grid(request)
+
+
+class Html(ReportPlugin):
+    summary = ("One self-contained HTML page of runs or a sweep (--sweep ID): the accuracy "
+               "table, its pictures, learning curves, reconstructions and the runs.")
+
+    def build(self, request: ReportRequest) -> ReportResult:
+        from rnnlab_plugins.reports.html import html_page
+
+        return html_page(request)
