@@ -142,7 +142,7 @@ def test_cli_train_writes_curve_and_reconstructions(workdir, cli):
     assert run.config["updates"] == 50 and run.config["lr"] == 0.001
     assert run.summary["files"] == ["learning_curve.png", "reconstructions.png"]
     with Image.open(run.dir / "reconstructions.png") as image:
-        assert image.size == (64 + 10 * 122 + 2, 4 * 122 + 2)  # row names, 10 columns, 2 x input/output
+        assert image.size == (64 + 10 * 122 + 2, 4 * 122 + 2)  # names, 10 columns, 2 rows x 2
     with Image.open(run.dir / "learning_curve.png") as image:
         assert image.size == (800, 450)
     assert len(run.losses()) == 50
