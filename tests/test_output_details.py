@@ -4,6 +4,7 @@ data, `--debug` anywhere, and exit codes by one rule."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -116,6 +117,20 @@ def test_image_runs_get_a_column_of_their_metric(workdir, cli):
     table = cli("report", "accuracy").stdout
     assert "┃ model        ┃ test mse" in table and "≥99%" not in table
     assert f"{row['all_acc_mean']:.4g} ± " in table
+    # an update budget has evaluation points, not epochs: the summary says so
+    assert ("epochs" not in runs[0].summary, runs[0].summary["evaluations"]) == (True, 10)
+    assert " ep," not in table and "all_epochs" not in row
+
+
+def test_csv_numbers_read_as_people_write_them(small_data, cli):
+    rnnlab.train("lstm", L=10, epochs=1)
+    rows = list(csv.DictReader(io.StringIO(cli("report", "accuracy", "--format",
+                                               "csv").stdout)))
+    baseline = next(r for r in rows if r["model"] == "always 0 (baseline)")
+    exact = json.loads(cli("report", "accuracy", "--format", "json").stdout)["rows"][-1]
+    assert baseline["L10_acc_mean"] == repr(float(f"{exact['L10_acc_mean']:.12g}"))
+    assert all(len(value) <= 16 for row in rows for value in row.values()
+               if value.replace(".", "").isdigit())
 
 
 # -- 3. the sweep's progress line and closing table come from the data --------------------------

@@ -137,6 +137,9 @@ def test_listings_fit_80_columns_without_cutting_names(data, cli):
                  "accuracy", "curves", "local"):
         assert any(line.startswith(f"{name} ") for line in plugins), name
     assert "…" not in "".join(plugins)
+    code, stream = on_terminal(["report", "accuracy"], data)
+    report = [line.strip() for line in Screen(stream).text()]
+    assert "Test results by model and sequence length L" in report  # the title unbroken
     code, stream = on_terminal(["--help"], data)
     commands = Screen(stream).text()
     listed = commands[commands.index("Commands:") + 1 :]
