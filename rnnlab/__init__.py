@@ -288,6 +288,11 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
     if lengths:
         runs = [r for r in runs if r.config.get("L") in lengths]
     if sweep:
+        known = sorted({str(r.summary.get("sweep")) for r in runs if r.summary.get("sweep")})
+        if sweep not in known:
+            shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+            raise UsageError(f"--sweep {sweep}: no runs of that sweep in {runs_dir}"
+                             + (f" (sweeps there: {shown})" if known else ""))
         runs = [r for r in runs if r.summary.get("sweep") == sweep]
     request = ReportRequest(
         runs=runs, run_ids=list(run_ids or []), models=list(models or []),

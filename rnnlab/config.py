@@ -118,14 +118,20 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
     return float(value) if kind is float else value
 
 
-def parse_early_stop(text: str) -> float | str:
-    """`--early-stop NUM|off`: a number, or 'off' (never stop early; coerce() makes it None)."""
-    if text.lower() == "off":
-        return "off"
-    try:
-        return float(text)
-    except ValueError:
-        raise UsageError(f"--early-stop expects a number or 'off', got '{text}'") from None
+def parse_off_or_number(option: str) -> Any:
+    """A Typer parser for `OPTION NUM|off`: a number, or 'off' (coerce() makes it None)."""
+    def parse(text: str) -> float | str:
+        if text.lower() == "off":
+            return "off"
+        try:
+            return float(text)
+        except ValueError:
+            raise UsageError(f"{option} expects a number or 'off', got '{text}'") from None
+
+    return parse
+
+
+parse_early_stop = parse_off_or_number("--early-stop")  # never stop early with 'off'
 
 
 def validate(cfg: TrainConfig) -> TrainConfig:
@@ -156,6 +162,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for option, ok, expected, value in checks:
         if not ok:
             raise UsageError(f"{option} expects {expected}, got {value}")
+    if cfg.init_from is not None and not str(cfg.init_from).strip():
+        raise UsageError("--init-from expects a run id, id prefix or run directory, got ''")
     if cfg.init_optimizer and not cfg.init_from:
         raise UsageError("--init-optimizer continues the optimizer of the run named by "
                          "--init-from; give --init-from RUN")

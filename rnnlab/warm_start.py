@@ -46,6 +46,15 @@ def parent_run(cfg: TrainConfig) -> Run:
         raise UsageError(f"--init-optimizer: run {parent.id} trained with "
                          f"{parent.config.get('optimizer')}, this run with {cfg.optimizer}; "
                          "the optimizer state of one cannot continue the other")
+    theirs = parent.config.get("settings") or {}
+    differ = sorted(k for k in set(theirs) | set(cfg.settings)
+                    if theirs.get(k) != cfg.settings.get(k))
+    if cfg.init_optimizer and differ:  # e.g. another implementation keeps other buffers
+        said = ", ".join(f"{k}={theirs.get(k)} there, {cfg.settings.get(k)} here"
+                         for k in differ)
+        raise UsageError(f"--init-optimizer: run {parent.id} was trained with other settings "
+                         f"({said}); the optimizer state's layout depends on them (drop "
+                         "--init-optimizer or use the same settings)")
     return parent
 
 

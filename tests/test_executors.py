@@ -94,7 +94,7 @@ def test_a_failing_or_sloppy_executor_fails_the_sweep_clearly(small_data, cli, f
     assert boom.stderr == ("error: executor 'boom' (rnnlab-serial 1.0) failed in run(): "
                            "RuntimeError: no cluster today\n")
     lazy = cli("sweep", "grid.yaml", "--executor", "lazy")
-    assert lazy.exit_code == 1
+    assert lazy.exit_code == 1, lazy.stderr
     assert "sweep third: 1/2 runs completed, 1 failed" in lazy.stdout
     assert ("  failed: simple-rnn L=10 seed 1: executor 'lazy' returned without running it"
             in lazy.stdout.splitlines())

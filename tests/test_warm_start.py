@@ -167,3 +167,39 @@ def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):
             yaml.safe_dump({**CURRICULUM, "stages": stages}, handle)
         bad = cli("sweep", "bad.yaml")
         assert (bad.exit_code, bad.stderr) == (2, f"error: bad.yaml: {expected}\n")
+
+
+def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_front(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    other = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from",
+                parent, "--init-optimizer", "--set", "impl=autograd")
+    assert (other.exit_code, other.stderr) == (2, (
+        f"error: --init-optimizer: run {parent} was trained with other settings (impl=auto "
+        "there, autograd here); the optimizer state's layout depends on them (drop "
+        "--init-optimizer or use the same settings)\n"))
+    empty = cli("train", "alarmwork", "--init-from", "")
+    assert empty.stderr == "error: --init-from expects a run id, id prefix or run directory, " \
+                           "got ''\n"
+    # a sweep refuses before anything runs: a missing parent, stages that do not fit
+    missing = cli("sweep", "--model", "alarmwork", "--L", "10", "--init-from", "nope")
+    assert (missing.exit_code, missing.stderr) == (
+        2, "error: sweep: --init-from nope: no run 'nope' in runs (see `rnnlab runs`)\n")
+    for stages, expected in [
+        ([{"L": 10, "hidden": 20}, {"L": 20}], "stage 2: hidden 50 differs from stage 1's 20; "
+         "a stage continues the previous stage's weights"),
+        ([{"L": 10, "optimizer": "sgd"}, {"L": 20}], "stage 2: optimizer 'adam' differs from "
+         "stage 1's 'sgd'; a stage continues the previous stage's model and optimizer"),
+        ([{"L": 10, "set": {"rec_init": ["xavier", "identity"]}}, {"L": 20}],
+         "stage 1: 'set' takes one value in a stage (axes go outside 'stages')"),
+    ]:
+        with open("bad.yaml", "w") as handle:
+            yaml.safe_dump({"model": "alarmwork", "optimizer": "adam", "init_optimizer": True,
+                            "stages": stages}, handle)
+        bad = cli("sweep", "bad.yaml")
+        assert (bad.exit_code, bad.stderr) == (2, f"error: bad.yaml: {expected}\n")
+    assert len(RunStore("runs").list()) == 1
+    unknown = cli("report", "accuracy", "--sweep", "nope")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2, "error: --sweep nope: no runs of that sweep in runs\n")
+    off = yaml.safe_load(cli("train", "alarmwork", "--clip-grad", "off", "--print-config").stdout)
+    assert off["clip_grad"] is None  # the default recipe clips at 1; 'off' overrides it

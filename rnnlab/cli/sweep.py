@@ -142,5 +142,11 @@ def sum_up(plan: Any, runs_dir: str) -> None:
             ui.sweep.no_summary(out, data, plan.id)
         elif report not in reports:
             reports.append(report)
+    if not any(c.state in ("done", "skipped") for c in plan.cells):
+        reports = []  # nothing completed: no table of nothing
     for report in reports:
-        ui.show_report(out, rnnlab.report(report, runs_dir=runs_dir, sweep=plan.id), "table")
+        try:
+            result = rnnlab.report(report, runs_dir=runs_dir, sweep=plan.id)
+        except UsageError:  # no run of the sweep is in the store (an executor said otherwise)
+            continue
+        ui.show_report(out, result, "table")

@@ -9,7 +9,13 @@ import typer
 
 from rnnlab.cli.common import flush_warnings, handles_errors, metric_style, out, registry
 from rnnlab.cli.params import default
-from rnnlab.config import DEVICES, LR_SCHEDULES, OPTIMIZERS, parse_early_stop
+from rnnlab.config import (
+    DEVICES,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    parse_early_stop,
+    parse_off_or_number,
+)
 from rnnlab.errors import UsageError
 
 
@@ -34,8 +40,10 @@ def train_cmd(
         help=f"SGD momentum {default('momentum')}.")] = None,
     optimizer: Annotated[str | None, typer.Option(
         help=f"{'|'.join(OPTIMIZERS)} {default('optimizer')}.")] = None,
-    clip_grad: Annotated[float | None, typer.Option(
-        help="Clip the gradient's global L2 norm to this (Pascanu et al. 2013).")] = None,
+    clip_grad: Annotated[str | None, typer.Option(
+        parser=parse_off_or_number("--clip-grad"),
+        help="Clip the gradient's global L2 norm to this (Pascanu et al. 2013); 'off' never "
+             "clips [the recipe's].")] = None,
     shuffle: Annotated[bool | None, typer.Option(
         "--shuffle/--no-shuffle",
         help=f"New seeded batch order every epoch {default('shuffle')}.")] = None,

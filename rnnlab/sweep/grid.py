@@ -39,12 +39,14 @@ class Cell:
     stage: int = 0
     stages: int = 0
     parent: int | None = None
+    detail: str = ""  # the values of the grid's other axes, e.g. 'lr=0.01 optimizer=adam'
 
     @property
     def label(self) -> str:
         c = self.config
         parts = [c.model, f"L={c.L}" if c.L is not None else c.data, f"seed {c.seed}"]
         parts += [self.recipe] if self.recipe else []
+        parts += [self.detail] if self.detail else []
         parts += [f"stage {self.stage}/{self.stages}"] if self.stages else []
         return " ".join(parts)
 
@@ -148,8 +150,10 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                         for (r, g), s in zip(grids, chains, strict=True)], where)
     cells: list[Cell] = []
     for (recipe, grid), stages in zip(grids, chains, strict=True):
+        varying = [k for k, v in grid.items() if len(v) > 1 and k not in ("model", "L", "seed")]
         for combo in itertools.product(*grid.values()):
             chosen, parent = dict(zip(grid, combo, strict=True)), None
+            detail = " ".join(f"{k.removeprefix('set.')}={_shown(chosen[k])}" for k in varying)
             for number, stage in enumerate(stages, start=1):
                 point = {**chosen, **stage}
                 if parent is not None:  # the previous stage's run, once there is one
@@ -160,10 +164,14 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 dataset = registry.get("dataset", cfg.data)
                 cell = Cell(len(cells), cfg, recipe, cell_key(cfg, recipe),
                             metric=str(dataset.primary_metric or ""),
-                            percentages=tuple(dataset.percentages))
+                            percentages=tuple(dataset.percentages), detail=detail)
                 if len(stages) > 1:
                     cell.stage, cell.stages = number, len(stages)
                     cell.parent = parent.index if parent is not None else None
+                if parent is not None:
+                    _check_stage(parent.config, cfg, number, where)
+                elif cfg.init_from:  # a warm start from a run of the store: it must fit now
+                    _check_parent(cfg, where)
                 cells.append(cell)
                 parent = cell
     keys = [c.key for c in cells]
@@ -195,12 +203,42 @@ def _stages(stages: Any, where: str) -> list[dict[str, Any]]:
             if name in STAGE_FIXED:
                 raise UsageError(f"{where}: stage {number}: {short(str(key))} is the same for "
                                  "every stage of a cell; give it outside 'stages'")
-            if isinstance(value, list):
+            inner = value.values() if name in ("set", "settings") and isinstance(
+                value, dict) else [value]
+            if any(isinstance(v, list) for v in inner):
                 raise UsageError(f"{where}: stage {number}: {short(str(key))} takes one value "
                                  "in a stage (axes go outside 'stages')")
         options = axes(stage, f"{where}: stage {number}")
         checked.append({k: v[0] for k, v in options.items()})
     return checked
+
+
+def _shown(value: Any) -> str:
+    """An axis value in a cell's label: words as they are, anything else as short() has it."""
+    return clip(value, 30) if isinstance(value, str) else short(value)
+
+
+def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str) -> None:
+    """A stage starts from the previous stage's weights (and optimizer state): what shapes
+    them must stay the same."""
+    keys = ["hidden", "data"] + (["optimizer", "settings"] if cfg.init_optimizer else [])
+    for key in keys:
+        mine, theirs = getattr(cfg, key), getattr(before, key)
+        if mine != theirs:
+            raise UsageError(f"{where}: stage {number}: {key} {short(mine)} differs from stage "
+                             f"{number - 1}'s {short(theirs)}; a stage continues the previous "
+                             "stage's " + ("model and optimizer" if key in ("optimizer",
+                                                                            "settings")
+                                           else "weights"))
+
+
+def _check_parent(cfg: TrainConfig, where: str) -> None:
+    from rnnlab import warm_start
+
+    try:
+        warm_start.parent_run(cfg)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
 
 
 def _expand_seeds(spec: dict[str, Any], seeds: Any, where: str) -> None:

@@ -29,7 +29,7 @@ def simple_table(title: str, headers: list[str], rows: list[list[str]],
     report tables)."""
     table = Table(title=cell(title), min_width=len(title))  # a title does not wrap mid-phrase
     for i, header in enumerate(headers):
-        table.add_column(cell(header), no_wrap=i == 0)
+        table.add_column(cell(header), no_wrap=i == 0 and not multiline)  # long row names wrap
     for row in rows:
         table.add_row(*(cell(value, newlines=multiline) for value in row))
     return table

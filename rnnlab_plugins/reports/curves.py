@@ -97,7 +97,7 @@ def learning_curves(request: ReportRequest) -> ReportResult:
         sweep = latest.summary.get("sweep")
         if sweep:
             runs = [r for r in runs if r.summary.get("sweep") == sweep][-MAX_DEFAULT:]
-            notes.append(f"no runs named: the latest sweep's, {sweep} ({len(runs)} runs)")
+            notes.append(f"no runs named: sweep {sweep}'s latest runs ({len(runs)})")
         else:
             runs = [latest]
             notes.append(f"no runs named: the latest run, {latest.id}")
