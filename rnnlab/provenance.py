@@ -20,7 +20,7 @@ from rnnlab.registry import Registry
 from rnnlab.run import Run
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def file_sha256(path: Path) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     try:
         with open(path, "rb") as handle:
@@ -39,7 +39,7 @@ def data_record(data: Data, data_dir: str | Path) -> dict[str, dict[str, Any]]:
     record = {}
     for split, path in data.files.items():
         real = Path(path).resolve()
-        sha256, size = _sha256(real)
+        sha256, size = file_sha256(real)
         try:
             relative: str | None = str(real.relative_to(root))
         except ValueError:
@@ -112,7 +112,7 @@ def recorded_files(run: Run, data_dir: str | Path | None) -> dict[str, dict[str,
             if entry.get("relative") is None:
                 continue  # found by the dataset itself (e.g. bundled files); checked later
             raise DataError(f"{expected}: missing; run {run.id} was trained on it{hint}")
-        if _sha256(expected)[0] != entry["sha256"]:
+        if file_sha256(expected)[0] != entry["sha256"]:
             raise DataError(f"{expected}: differs from the {split} data run {run.id} was "
                             f"trained on (sha256 {entry['sha256'][:12]}...); refusing to use "
                             "other data")

@@ -9,8 +9,6 @@ scratch can be compared at equal cost."""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +16,7 @@ import numpy as np
 from rnnlab.config import TrainConfig
 from rnnlab.contracts import HasOptimizerState, Learner
 from rnnlab.errors import RnnlabError, UsageError
+from rnnlab.provenance import file_sha256
 from rnnlab.run import Run
 from rnnlab.runs import RunStore
 
@@ -86,7 +85,7 @@ def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
                          f"'{cfg.model}' ({type(exc).__name__}: "
                          f"{' '.join(str(exc).split())[:200]})") from None
     return {"run": parent.id, "dir": str(parent.dir.resolve()), "epoch": position["epoch"],
-            "updates": position["updates"], "checkpoint_sha256": _sha256(path),
+            "updates": position["updates"], "checkpoint_sha256": file_sha256(path)[0],
             "optimizer": cfg.init_optimizer, "L": parent.config.get("L"),
             "total_sequence_steps": total_sequence_steps(parent)}
 
@@ -102,10 +101,6 @@ def _differences(parent: Run, cfg: TrainConfig) -> str:
         if a != b:
             said.append(f"{key}={a} there, {b} here")
     return f"; {', '.join(said)}" if said else ""
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def sequence_steps(cfg: TrainConfig, train_size: int, epochs: int, updates: int) -> int:

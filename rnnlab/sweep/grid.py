@@ -149,6 +149,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
     limits.check_cells([(r, {**g, "stage": s} if len(s) > 1 else g)
                         for (r, g), s in zip(grids, chains, strict=True)], where)
     cells: list[Cell] = []
+    checked: set[str] = set()  # warm-start parents found fitting (the store is read once each)
     for (recipe, grid), stages in zip(grids, chains, strict=True):
         varying = [k for k, v in grid.items() if len(v) > 1 and k not in ("model", "L", "seed")]
         for combo in itertools.product(*grid.values()):
@@ -171,7 +172,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 if parent is not None:
                     _check_stage(parent.config, cfg, number, where)
                 elif cfg.init_from:  # a warm start from a run of the store: it must fit now
-                    _check_parent(cfg, where)
+                    _check_parent(cfg, where, checked)
                 cells.append(cell)
                 parent = cell
     keys = [c.key for c in cells]
@@ -232,13 +233,19 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str)
                                            else "weights"))
 
 
-def _check_parent(cfg: TrainConfig, where: str) -> None:
+def _check_parent(cfg: TrainConfig, where: str, checked: set[str]) -> None:
+    """The run a cell warm-starts from exists and fits (each such question asked once)."""
     from rnnlab import warm_start
 
+    question = json.dumps([cfg.init_from, cfg.runs_dir, cfg.model, cfg.optimizer,
+                           cfg.init_optimizer, cfg.settings], sort_keys=True, default=str)
+    if question in checked:
+        return
     try:
         warm_start.parent_run(cfg)
     except UsageError as exc:
         raise UsageError(f"{where}: {exc}") from None
+    checked.add(question)
 
 
 def _expand_seeds(spec: dict[str, Any], seeds: Any, where: str) -> None:

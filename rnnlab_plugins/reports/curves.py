@@ -81,6 +81,23 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
     return positive
 
 
+def picture(runs: list[Run], smooth: int, notes: list[str], title: str = "") -> bytes:
+    """The PNG of `draw` for `runs`: loss over updates, on a log scale where it fits."""
+    figure = Figure(figsize=(8, 4.5), dpi=100)
+    axes = figure.subplots()
+    if draw(axes, runs, smooth, notes):
+        axes.set_yscale("log")
+    axes.set_xlabel("update")
+    axes.set_ylabel("loss")
+    if title:
+        axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and bool(np.isfinite(value))
 
@@ -101,21 +118,10 @@ def learning_curves(request: ReportRequest) -> ReportResult:
         else:
             runs = [latest]
             notes.append(f"no runs named: the latest run, {latest.id}")
-    figure = Figure(figsize=(8, 4.5), dpi=100)
-    axes = figure.subplots()
-    positive = draw(axes, runs, request.settings["smooth"], notes)
+    png = picture(runs, request.settings["smooth"], notes, "Learning curves")
     if not notes or all(n.endswith("no losses recorded") for n in notes):
         raise UsageError("report curves: none of the runs recorded any training loss")
-    if positive:
-        axes.set_yscale("log")
-    axes.set_xlabel("update")
-    axes.set_ylabel("loss")
-    axes.set_title("Learning curves")
-    axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
     request.out_dir.mkdir(parents=True, exist_ok=True)
     path = request.out_dir / file_name(runs, request.out_dir)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, png)
     return ReportResult(title="Learning curves", notes=notes, files=[path])

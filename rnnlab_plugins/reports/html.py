@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure
-
-from rnnlab import ReportRequest, ReportResult, Run, atomic_write
+from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
 from rnnlab_plugins.reports import by_start
 
 MAX_CURVES = 10  # runs drawn in the learning-curve picture (the latest)
@@ -70,22 +67,12 @@ def _results_table(result: Any) -> str:
 
 
 def _curves(runs: list[Run]) -> str:
-    from rnnlab_plugins.reports.curves import draw
+    from rnnlab_plugins.reports.curves import picture
 
     chosen = [r for r in by_start(runs) if r.summary.get("status") == "completed"][-MAX_CURVES:]
     if not chosen:
         return ""
-    figure = Figure(figsize=(8, 4.5), dpi=100)
-    axes = figure.subplots()
-    if draw(axes, chosen, 0, []):
-        axes.set_yscale("log")
-    axes.set_xlabel("update")
-    axes.set_ylabel("loss")
-    axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return _png(buffer.getvalue(), f"learning curves of {len(chosen)} runs")
+    return _png(picture(chosen, 0, []), f"learning curves of {len(chosen)} runs")
 
 
 def _reconstructions(request: ReportRequest, folder: Path) -> str:
@@ -93,7 +80,7 @@ def _reconstructions(request: ReportRequest, folder: Path) -> str:
     from rnnlab_plugins.reports.reconstructions import reconstruction_grid
 
     images = [r for r in request.runs if r.summary.get("status") == "completed"
-              and r.summary.get("L") is None and r.config.get("model")]
+              and r.summary.get("L") is None]
     if not images:
         return ""
     latest = by_start(images)[-1]
@@ -101,7 +88,7 @@ def _reconstructions(request: ReportRequest, folder: Path) -> str:
                   settings={"count": 20, "zoom": 4})
     try:
         (path,) = reconstruction_grid(sub).files
-    except Exception:  # not an auto-encoder (e.g. a classifier of images): no picture
+    except UsageError:  # not an auto-encoder (e.g. a classifier of images): no picture
         return ""
     return (f"<p>Run {html.escape(latest.id)}: test images above their reconstructions.</p>"
             + _png(path.read_bytes(), f"reconstructions of run {latest.id}"))
