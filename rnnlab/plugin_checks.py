@@ -26,7 +26,7 @@ REQUIRED = {"model": ("build",), "dataset": ("load", "metrics"), "report": ("bui
             "executor": ("run",)}
 GUARDED = {"model": ("build",), "dataset": ("load", "metrics", "generate", "example"),
            "report": ("build",), "executor": ("run",)}
-DATA_KINDS = ("sequence", "image")
+DATA_KINDS = ("sequence", "image", "labelled")
 # The primary metric a dataset had when the contract gave it a default; a dataset that
 # declares none still gets it, with a deprecation warning.
 LEGACY_PRIMARY_METRIC = "accuracy"
@@ -83,7 +83,7 @@ def check(kind: str, obj: Any) -> list[str]:
         found += _check_model(obj)
     if kind == "dataset" and obj.kind not in DATA_KINDS:
         raise PluginError(f"kind '{obj.kind}' is not a data kind (expected "
-                          f"{' or '.join(DATA_KINDS)})")
+                          f"{', '.join(DATA_KINDS)})")
     if kind in ("model", "dataset"):
         found += _shadowing(obj.settings)
     if kind == "dataset" and not obj.primary_metric:  # written before it had to be declared

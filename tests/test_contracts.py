@@ -331,7 +331,7 @@ def test_declarations_are_checked(workdir, cli, fake_dist):
                                             "primary_metric = 'mse'\n    kind = 'sequences'"),
             kind="datasets", name="duck")
     assert listed(cli, "duck")["error"] == ("kind 'sequences' is not a data kind (expected "
-                                            "sequence or image)")
+                                            "sequence, image, labelled)")
     install(fake_dist, model_source("    settings = {'lr': Setting(0.5)}\n" + BUILD_LSTM))
     assert listed(cli, "m")["warnings"] == [
         "setting(s) lr share a name with training options (--set KEY sets the setting, --KEY "

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Split:
-    """One split: inputs `x` (N, L, D) for sequences or (N, D) for images; targets `t` (N, M)."""
+    """One split: inputs `x` (N, L, D) for sequences or (N, D) for images and labelled data;
+    targets `t` (N, M) (for labelled data one-hot over the M classes)."""
 
     x: np.ndarray
     t: np.ndarray
@@ -31,7 +32,8 @@ class Split:
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What a model needs to know to be built: kind ('sequence'/'image'), D, M and L."""
+    """What a model needs to know to be built: kind ('sequence'/'image'/'labelled'), D,
+    M and L."""
 
     kind: str
     input_dim: int
@@ -85,7 +87,8 @@ class DatasetPlugin(Plugin):
     (what a trivial predictor scores, shown as their own row), and the default early-stop
     target."""
 
-    kind: ClassVar[str] = "sequence"  # 'sequence' (has a length L) or 'image'
+    # 'sequence' (has a length L), 'image' or 'labelled' (inputs (N, D), one class each)
+    kind: ClassVar[str] = "sequence"
     sizes: ClassVar[dict[str, int]] = {}  # default split sizes for generate()
     primary_metric: ClassVar[str] = ""  # the key metric: `rnnlab runs`, early stop, reports
     higher_is_better: ClassVar[bool] = True

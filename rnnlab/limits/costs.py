@@ -57,6 +57,9 @@ DATA_COSTS: dict[str, dict[str, float]] = {
     # Bytes per 15x15 image: file 1,800 (a float64 pickle); make 3,700 (peak 5.5 kB per
     # image for 20,000 with the files); load 7,300 (7.2 kB measured); kept 900 (float32).
     "image": {"file": 1800.0, "make": 3700.0, "load": 7300.0, "kept": 900.0, "values": 225},
+    # Bytes per labelled 15x15 image (one CSV line: the class, 225 pixels): file 800 (text);
+    # make 3,700 (as images); load 6,000; kept 940 (float32 pixels and one-hot targets).
+    "labelled": {"file": 800.0, "make": 3700.0, "load": 6000.0, "kept": 940.0, "values": 235},
 }
 
 DEFAULT_SIZES = {"train": 10_000, "dev": 1_000, "test": 1_000}  # a dataset that declares none

@@ -1,6 +1,8 @@
-"""15x15 image pickles in the course format (AutoEncNetLite's data).
+"""15x15 digit images: unlabelled in the course's pickle format (AutoEncNetLite's data), and
+labelled, as a classification dataset (`digits`).
 
-Entry module: light on purpose; NumPy and Pillow work happens in `safe_pickle` and `digits`.
+Entry module: light on purpose; NumPy and Pillow work happens in `safe_pickle`, `digits` and
+`digits_csv`.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from typing import Any
 
 from rnnlab import (
     Data,
+    DataError,
     DataRequest,
     DatasetPlugin,
     DataSpec,
     EventSink,
     GenerateRequest,
+    Note,
     Progress,
     Setting,
     Split,
@@ -99,3 +103,92 @@ class Images(DatasetPlugin):
         for path, images in planned:
             write(path, images)
         return [path for path, _ in planned]
+
+
+DIGIT_SPLITS = {"train": 0, "test": 1, "dev": 3}  # split -> second seed word, as for `images`
+
+
+class Digits(DatasetPlugin):
+    summary = "The bundled 15x15 digits with their labels 0-9, for classifiers (CSV files)."
+    kind = "labelled"
+    # The first 1,000 training and 20 test images of seed 0 are the bundled `images` set.
+    sizes = {"train": 20_000, "dev": 1_000, "test": 1_000}
+    primary_metric = "accuracy"
+    percentages = ("accuracy", "majority_accuracy")
+    baselines = {"majority_accuracy": "most common digit"}  # a constant answer's score
+    default = True  # the labelled dataset of models that name none
+    report = "accuracy"
+
+    @staticmethod
+    def file(folder: Path, split: str) -> Path:
+        return folder / f"digits_{split}.csv"
+
+    def load(self, request: DataRequest, emit: EventSink = lambda e: None) -> Data:
+        from rnnlab_plugins.image_pickles.digits_csv import read
+
+        folder = Path(request.data_dir) / "digits"
+        paths = {split: self.file(folder, split) for split in DIGIT_SPLITS}
+        missing = [split for split, path in paths.items() if not path.exists()]
+        if missing and not request.generate:
+            raise DataError(f"{paths[missing[0]]}: file not found (labelled digits)")
+        if missing:
+            emit(Note(f"no labelled digits in {folder} ({', '.join(missing)}): generating "
+                      "them (seed 0)"))
+            self.generate(GenerateRequest([], folder, seed=0, sizes=dict(self.sizes)), emit,
+                          splits=missing)
+        splits = {split: _labelled(*read(path)) for split, path in paths.items()}
+        return Data(spec=DataSpec(kind="labelled", input_dim=225, output_dim=10),
+                    train=splits["train"], dev=splits["dev"], test=splits["test"],
+                    source=str(self.file(folder, "*")), files=paths)
+
+    def metrics(self, y: Any, t: Any) -> dict[str, float]:
+        """Accuracy: the largest output names the digit. The baseline answers the most
+        common digit of these targets whatever the image."""
+        import numpy as np
+
+        truth = np.argmax(t, axis=1)  # (N,)
+        return {"accuracy": float(100.0 * np.mean(np.argmax(y, axis=1) == truth)),
+                "majority_accuracy": float(100.0 * np.bincount(truth).max() / len(truth))}
+
+    def example(self, L: int | None, n: int, seed: int = 0) -> tuple[DataSpec, Split]:
+        from rnnlab_plugins.image_pickles.digits import make_labelled
+
+        images, labels = make_labelled(n, [seed, 2])  # (n, 15, 15), (n,)
+        return (DataSpec(kind="labelled", input_dim=225, output_dim=10),
+                _labelled(images.reshape(n, 225), labels))
+
+    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None,
+                 splits: tuple[str, ...] | list[str] = tuple(DIGIT_SPLITS)) -> list[Path]:
+        from rnnlab_plugins.image_pickles.digits import make_labelled
+        from rnnlab_plugins.image_pickles.digits_csv import read, write
+
+        planned = []
+        for split in splits:
+            path, n = self.file(request.out, split), request.sizes[split]
+
+            def progress(done: int, name: str = path.name, total: int = n) -> None:
+                emit(Progress(f"drawing {name}", done, total))
+
+            images, labels = make_labelled(n, [request.seed, DIGIT_SPLITS[split]], progress)
+            planned.append((path, images, labels))
+        for path, images, labels in planned:  # check every file before writing any
+            if path.exists() and not request.force:
+                old_pixels, old_labels = read(path)
+                if old_pixels.shape != (len(images), 225) or \
+                        (old_pixels != images.reshape(len(images), -1)).any() or \
+                        (old_labels != labels).any():
+                    raise UsageError(f"{path} exists with different content; use --force to "
+                                     "replace it")
+        request.out.mkdir(parents=True, exist_ok=True)
+        for path, images, labels in planned:
+            write(path, images, labels)
+        return [path for path, _, _ in planned]
+
+
+def _labelled(pixels: Any, labels: Any) -> Split:
+    """Inputs (N, 225) in [0, 1] and one-hot targets (N, 10), float32."""
+    import numpy as np
+
+    x = (np.asarray(pixels, np.float64) / 255).astype(np.float32)  # (N, 225)
+    t = np.eye(10, dtype=np.float32)[labels]  # (N, 10)
+    return Split(x, t)

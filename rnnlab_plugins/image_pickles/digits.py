@@ -38,13 +38,22 @@ def digit(rng: np.random.Generator, value: int) -> np.ndarray:
     return np.round(np.clip(ink, 0, 1) * 255)
 
 
-def make(n: int, seed: int | list[int],
-         progress: Callable[[int], None] = lambda done: None) -> np.ndarray:
-    """n images (n, 15, 15), digits in random order."""
+def make_labelled(n: int, seed: int | list[int],
+                  progress: Callable[[int], None] = lambda done: None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """n images (n, 15, 15) of digits in random order, and the digit each shows (n,)."""
     rng = np.random.default_rng(seed)
-    images = np.empty((n, SIDE, SIDE))
+    images, labels = np.empty((n, SIDE, SIDE)), np.empty(n, np.int64)
     for i in range(n):
-        images[i] = digit(rng, int(rng.integers(0, 10)))
+        labels[i] = rng.integers(0, 10)
+        images[i] = digit(rng, int(labels[i]))
         if (i + 1) % 100 == 0 or i + 1 == n:
             progress(i + 1)
-    return images
+    return images, labels
+
+
+def make(n: int, seed: int | list[int],
+         progress: Callable[[int], None] = lambda done: None) -> np.ndarray:
+    """n images (n, 15, 15), digits in random order. The first k of n are the k images that
+    make(k, seed) draws: one random stream, image after image."""
+    return make_labelled(n, seed, progress)[0]
