@@ -87,7 +87,8 @@ def test_rnnlab_plugins_env_restricts_third_party_plugins(workdir, fake_dist):
     assert "lstm" in only_extra.names("model")  # bundled plugins always load
     assert only_extra.warnings == []
     none = plugin_registry.Registry(env={"RNNLAB_PLUGINS": ""})
-    assert set(none.names("model")) == {"alarmwork", "autoenc-lite", "lstm", "simple-rnn"}
+    assert set(none.names("model")) == {"alarmwork", "autoenc-lite", "lstm", "mlp-lite",
+                                        "simple-rnn"}
 
 
 def test_name_clash_warns_naming_both_and_bundled_wins(workdir, cli, fake_dist):

@@ -43,7 +43,8 @@ def new_plugin_cmd(
 @handles_errors
 def gradcheck_cmd(
     model: Annotated[str, typer.Argument(help="Model plugin with analytic gradients.")],
-    L: Annotated[int, typer.Option("--L", help="Sequence length of the test case.")] = 5,
+    L: Annotated[int, typer.Option(
+        "--L", help="Sequence length of the test case (sequence models).")] = 5,
     batch: Annotated[int, typer.Option(help="Samples in the test case.")] = 3,
     hidden: Annotated[int, typer.Option(help="Hidden units of the test case.")] = 4,
     seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
@@ -60,7 +61,9 @@ def gradcheck_cmd(
     if as_json:
         out.print_json(json.dumps(rows))
     else:
-        ui.listings.gradcheck(out, model, case, rows, gradcheck.FD_TOLERANCE,
+        sequence = "sequence" in registry().get("model", model).kinds
+        shown = case if sequence else {k: v for k, v in case.items() if k != "L"}
+        ui.listings.gradcheck(out, model, shown, rows, gradcheck.FD_TOLERANCE,
                               gradcheck.REFERENCE_TOLERANCE)
     if not all(r["ok"] for r in rows):
         raise typer.Exit(1)

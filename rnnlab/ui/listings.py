@@ -139,16 +139,23 @@ def gradcheck(console: Console, model: str, case: dict[str, int], rows: list[dic
     def rel(value: float | None) -> str:
         return "-" if value is None else f"{value:.1e}"
 
-    cells = [[r["form"], r["parameter"], "x".join(map(str, r["shape"])),
-              rel(r["fd_max_rel"]), rel(r["autograd_max_rel"]),
-              "pass" if r["ok"] else "FAIL"] for r in rows]
-    title = (f"gradcheck {model}: L={case['L']}, batch {case['batch']}, hidden {case['hidden']}, "
-             "float64")
-    console.print(simple_table(title, ["form", "param", "shape", "rel err vs FD", "vs autograd",
-                                       "result"], cells))
+    referenced = any(r["autograd_max_rel"] is not None for r in rows)
+    cells = []
+    for i, r in enumerate(rows):
+        # a form's settings once, one to a line, beside its first parameter
+        form = "" if i and rows[i - 1]["form"] == r["form"] else r["form"].replace(" ", "\n")
+        cells.append([form, r["parameter"], "x".join(map(str, r["shape"])),
+                      rel(r["fd_max_rel"]), *([rel(r["autograd_max_rel"])] * referenced),
+                      "pass" if r["ok"] else "FAIL"])
+    length = f"L={case['L']}, " if "L" in case else ""
+    title = f"gradcheck {model}: {length}batch {case['batch']}, hidden {case['hidden']}, float64"
+    headers = ["form", "param", "shape", "rel err vs FD", *(["vs autograd"] * referenced),
+               "result"]
+    console.print(simple_table(title, headers, cells, multiline=True))
     passed = sum(bool(r["ok"]) for r in rows)
+    versus = f", < {reference_tolerance:g} vs autograd" if referenced else ""
     console.print(f"{passed}/{len(rows)} passed (relative error < {fd_tolerance:g} vs finite "
-                  f"differences, < {reference_tolerance:g} vs autograd)")
+                  f"differences{versus})")
 
 
 def new_plugin(console: Console, kind: str, name: str, root: Path, files: list[Any],
