@@ -34,6 +34,12 @@ class TestAutoEncLite(ModelContract):
     variants = ({}, {"layer_in": "scalar"})
 
 
+class TestMlpLite(ModelContract):
+    plugin = "mlp-lite"
+    variants = ({}, {"loss": "squared", "activation": "sigmoid", "output": "tanh"},
+                {"loss": "hinge", "sizes": "5,3", "activation": "tanh,relu", "bias": False})
+
+
 class TestAdding(DatasetContract):
     plugin = "adding"
     blocked_imports = ("torch", "numpy")
@@ -43,6 +49,11 @@ class TestImages(DatasetContract):
     plugin = "images"
     blocked_imports = ("torch", "numpy")
     falls_back_to_bundled = True  # an empty data dir reads the bundled digits
+
+
+class TestDigits(DatasetContract):
+    plugin = "digits"
+    blocked_imports = ("torch", "numpy")
 
 
 class TestAccuracyReport(ReportContract):
@@ -70,6 +81,15 @@ class TestReconstructionsReport(ReportContract):
     run_model = "autoenc-lite"
     run_sizes = {"train": 10, "test": 4}
     run_options = {"updates": 2, "hidden": 4, "batch_size": 5, "device": "cpu"}
+
+
+class TestConfusionReport(ReportContract):
+    plugin = "confusion"
+    name_runs = True
+    requires_runs = True
+    run_model = "mlp-lite"
+    run_sizes = {"train": 30, "dev": 10, "test": 10}
+    run_options = {"epochs": 1, "hidden": 4, "batch_size": 5, "device": "cpu"}
 
 
 # -- the example packages (installed for these tests only) -------------------------------

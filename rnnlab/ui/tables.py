@@ -93,11 +93,13 @@ def render_report(result: ReportResult, fmt: str) -> str | Table:
 
 def show_report(console: Console, result: ReportResult, fmt: str) -> None:
     """A report on `console`: the table (with its notes) or the text of `fmt`, then the
-    files it made."""
+    files it made (csv and json stay machine-readable to the end: json lists the files)."""
     if result.columns:
         rendered = render_report(result, fmt)
         if isinstance(rendered, str):
             print(rendered, file=console.file)
+            if fmt in ("csv", "json"):
+                return
         else:
             console.print(rendered)
             for note in result.notes:

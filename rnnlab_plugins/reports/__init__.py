@@ -28,6 +28,22 @@ def by_start(runs: list[Run]) -> list[Run]:
     return sorted(runs, key=started)
 
 
+def completed_on(runs: list[Run], kind: str) -> list[Run]:
+    """The completed runs whose dataset is of `kind` ('image', 'labelled', ...)."""
+    import rnnlab
+
+    found = []
+    for run in runs:
+        if run.summary.get("status") != "completed":
+            continue
+        try:
+            if rnnlab.get_plugin("dataset", str(run.summary.get("data"))).kind == kind:
+                found.append(run)
+        except rnnlab.RnnlabError:  # a dataset no longer installed
+            continue
+    return found
+
+
 def check_timing(settings: dict[str, Any]) -> None:
     """The timing report's settings, checked before torch is imported (seconds)."""
     import os
@@ -86,6 +102,15 @@ class Reconstructions(ReportPlugin):
         from rnnlab_plugins.reports.reconstructions import reconstruction_grid
 
         return reconstruction_grid(request)
+
+
+class Confusion(ReportPlugin):
+    summary = "A classifier's confusion matrix on its test set, as a table and a PNG."
+
+    def build(self, request: ReportRequest) -> ReportResult:
+        from rnnlab_plugins.reports.confusion import confusion_report
+
+        return confusion_report(request)
 
 
 class Html(ReportPlugin):

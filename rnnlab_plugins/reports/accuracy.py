@@ -225,7 +225,8 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             row[f"{col}_acc_mean"] = statistics.fmean(values)
             row[f"{col}_acc_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
             row[f"{col}_n"] = len(values)
-            if percent[name] and style.higher_is_better:
+            # a success rate answers the long-sequence question: for sequence data (by L)
+            if percent[name] and style.higher_is_better and col != "all":
                 row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
             if all("epochs" in s for s in summaries):  # not update-budget runs
                 row[f"{col}_epochs"] = statistics.fmean(s["epochs"] for s in summaries)

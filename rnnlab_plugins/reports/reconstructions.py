@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import rnnlab
 from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
-from rnnlab_plugins.reports import by_start, check_range
+from rnnlab_plugins.reports import by_start, check_range, completed_on
 
 PER_ROW, GAP = 10, 2
 LABEL = 64  # pixels of the left margin that names each row
@@ -58,8 +58,7 @@ def reconstruction_grid(request: ReportRequest) -> ReportResult:
     if request.run_ids:
         run = request.runs[0]
     else:  # the latest completed run of an image model
-        images = [r for r in request.runs if r.summary.get("status") == "completed"
-                  and r.summary.get("L") is None]
+        images = completed_on(request.runs, "image")
         if not images:
             raise UsageError("report reconstructions: no completed image-model run (train "
                              "one with `rnnlab train autoenc-lite`, or name a run)")
