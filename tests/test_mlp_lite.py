@@ -211,3 +211,28 @@ def test_gradcheck_command_covers_every_loss_and_activation(cli, workdir):
     assert all(r["ok"] and r["fd_max_rel"] < 1e-6 for r in rows)
     table = cli("gradcheck", "mlp-lite")
     assert "28/28 passed" in table.stdout and "L=" not in table.stdout
+
+
+@pytest.mark.parametrize("setting,message", [
+    ("margin=0", "--set margin expects a number in (0, 1], got 0"),
+    ("margin=1.5", "--set margin expects a number in (0, 1], got 1.5"),
+    ("sizes=abc", "--set sizes expects layer sizes 1-100000"),
+    ("activation=softplus", "--set activation: 'softplus' is not one of"),
+    ("loss=hinges", "setting 'loss' expects one of squared|cross-entropy|hinge"),
+])
+def test_bad_settings_are_refused_before_any_data_is_made(cli, workdir, setting, message):
+    result = cli("train", "mlp-lite", "--set", setting)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {message}")
+    assert not (workdir / "datasets").exists() and not (workdir / "runs").exists()
+
+
+def test_layers_too_large_for_memory_are_refused_before_allocating(cli, workdir):
+    assert cli("gen-data", "digits", "--n-train", "20", "--n-dev", "5",
+               "--n-test", "5").exit_code == 0
+    result = cli("train", "mlp-lite", "--set", "sizes=100000,100000")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error: --set sizes: 10,023,500,000 weights (225 x 100000 "
+                                     "x 100000 x 10) are more than 20,000,000; use smaller "
+                                     "layers")
+    assert not (workdir / "runs").exists() or not any((workdir / "runs").iterdir())

@@ -4,11 +4,35 @@ happens in `net`, `losses` and `activations`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rnnlab import DataSpec, ModelPlugin, Setting, TrainConfig, UsageError
 
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "identity")
+# weights in all layers together: 20M float64 are 160 MB, about 800 MB with their gradients,
+# Adam's two moments and a batch (the bundled digits with sizes 4096,4096 need 18M)
+MAX_WEIGHTS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Checked(Setting):
+    """A setting whose value is checked when it is given (before any data is read)."""
+
+    check: Callable[[Any], Any] | None = None
+
+    def parse(self, key: str, raw: Any) -> Any:
+        value = super().parse(key, raw)
+        if self.check is not None:
+            self.check(value)
+        return value
+
+
+def check_margin(margin: float) -> None:
+    if not 0 < margin <= 1:
+        raise UsageError(f"--set margin expects a number in (0, 1], got {margin:g} (a "
+                         "difference of probabilities)")
 
 
 class MlpLite(ModelPlugin):
@@ -17,17 +41,19 @@ class MlpLite(ModelPlugin):
     data = "digits"
     kinds = ("labelled",)
     settings = {
-        "sizes": Setting("", "hidden layer sizes, comma-separated, e.g. 64,32; '' for one "
-                         "layer of --hidden units, 'none' for no hidden layer"),
-        "activation": Setting("relu", "hidden layers' activation (sigmoid, tanh, relu, "
-                              "identity): one for all, or one per layer, comma-separated"),
+        "sizes": Checked("", "hidden layer sizes, comma-separated, e.g. 64,32; '' for one "
+                         "layer of --hidden units, 'none' for no hidden layer",
+                         check=lambda text: layer_sizes(text, 1)),
+        "activation": Checked("relu", "hidden layers' activation (sigmoid, tanh, relu, "
+                              "identity): one for all, or one per layer, comma-separated",
+                              check=lambda text: layer_activations(text, None)),
         "output": Setting("identity", "the output layer's activation f_out (before the "
                           "softmax where the loss has one)", choices=ACTIVATION_NAMES),
         "loss": Setting("cross-entropy", "squared: 0.5 (y - t)²; cross-entropy: softmax + "
                         "-log p_y; hinge: softmax + Σ_{j≠y} max(0, p_j - p_y + margin)",
                         choices=("squared", "cross-entropy", "hinge")),
-        "margin": Setting(0.2, "the hinge loss's margin, between probabilities (0 < margin "
-                          "<= 1)"),
+        "margin": Checked(0.2, "the hinge loss's margin, between probabilities (0 < margin "
+                          "<= 1)", check=check_margin),
         "bias": Setting(True, "biases b_k in every layer"),
     }
     # Adam on 20,000 digits: ~88% test accuracy in 20 epochs (docs/results.md)
@@ -50,9 +76,13 @@ class MlpLite(ModelPlugin):
         s = config.settings
         hidden = layer_sizes(s["sizes"], config.hidden)
         activations = layer_activations(s["activation"], len(hidden))
-        if not 0 < s["margin"] <= 1:
-            raise UsageError(f"--set margin expects a number in (0, 1], got {s['margin']} "
-                             "(it is a difference of probabilities)")
+        check_margin(s["margin"])
+        widths = [spec.input_dim, *hidden, spec.output_dim]
+        weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+        if weights > MAX_WEIGHTS:
+            option = "--set sizes" if s["sizes"].strip() else "--hidden"
+            raise UsageError(f"{option}: {weights:,} weights ({' x '.join(map(str, widths))}) "
+                             f"are more than {MAX_WEIGHTS:,}; use smaller layers")
         net = Net([spec.input_dim, *hidden, spec.output_dim], [*activations, s["output"]],
                   s["loss"], s["margin"], s["bias"], config.seed)
         return MlpLearner(net, NumpyOptimizer.from_config(config))
@@ -68,7 +98,7 @@ def layer_sizes(text: str, hidden: int) -> list[int]:
     sizes = []
     for part in text.split(","):
         part = part.strip()
-        if not part.isdigit() or not 1 <= int(part) <= 100_000:
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= 100_000:
             raise UsageError(f"--set sizes expects layer sizes 1-100000 separated by commas "
                              f"(or 'none'), got '{text[:40]}'")
         sizes.append(int(part))
@@ -77,15 +107,16 @@ def layer_sizes(text: str, hidden: int) -> list[int]:
     return sizes
 
 
-def layer_activations(text: str, layers: int) -> list[str]:
-    """One activation per hidden layer from the `activation` setting."""
+def layer_activations(text: str, layers: int | None) -> list[str]:
+    """One activation per hidden layer from the `activation` setting (`layers` None: only
+    the names are checked)."""
     names = [part.strip() for part in text.split(",")]
     for name in names:
         if name not in ACTIVATION_NAMES:
             raise UsageError(f"--set activation: '{name[:20]}' is not one of "
                              f"{', '.join(ACTIVATION_NAMES)}")
-    if len(names) == 1:
-        return names * layers
+    if len(names) == 1 or layers is None:
+        return names * (layers or 1) if len(names) == 1 else names
     if len(names) != layers:
         raise UsageError(f"--set activation names {len(names)} activations for {layers} "
                          "hidden layer(s); give one, or one per layer")
