@@ -137,7 +137,7 @@ def test_huge_value_in_a_sweep_cell_is_quoted_short(workdir: Path, cli: Callable
     result = cli(*SWEEP)
     line = result.stderr.strip()
     assert result.exit_code == 2 and "\n" not in line and len(line) < 400, line
-    assert line.startswith("error: s.yaml: lstm {'epochs': 'xxxxxxxx")
+    assert line.startswith("error: s.yaml: lstm epochs=xxxxxxxx")
     assert line.endswith("'epochs' expects an integer, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
                          "x…")
 

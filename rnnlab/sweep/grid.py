@@ -287,7 +287,11 @@ def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir
         return cfgmod.resolve(model, registry, options=options, sets=sets)
     except UsageError as exc:
         shown = clip(model) if isinstance(model, str) else short(model)
-        raise UsageError(f"{where}: {shown} {short(options, 200)}: {exc}") from None
+        point = " ".join(f"{k.removeprefix('set.')}={clip(str(v), 60)}"
+                         for k, v in chosen.items()
+                         if k != "model")  # the grid point, as the sweep file names it
+        raise UsageError(f"{where}: {shown}{' ' if point else ''}{clip(point, 200)}: {exc}"
+                         ) from None
 
 
 def cell_key(cfg: TrainConfig, recipe: str) -> str:
