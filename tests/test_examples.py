@@ -190,7 +190,7 @@ def test_best_run_report_picks_the_best_run_of_each_model(workdir, cli, examples
         {"model": "lstm", "data": "parity", "L": 8, "metric": "accuracy", "value": 90.0,
          "run": "r2-lstm", "seed": 2, "runs": 3},
     ]
-    assert report["notes"] == ["2 run(s) not completed or without a finite test value of "
+    assert report["notes"] == ["2 runs not completed or without a finite test value of "
                                "their primary metric were left out"]
     only = json.loads(cli("report", "best-run", "--model", "gru", "--format", "json").stdout)
     assert [row["run"] for row in only["rows"]] == ["r6-gru"]

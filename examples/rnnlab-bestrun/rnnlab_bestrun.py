@@ -77,8 +77,9 @@ class BestRun(ReportPlugin):
                          "metric": key, "value": value, "run": best.id,
                          "seed": best.summary.get("seed"), "runs": len(scored_runs)})
         if skipped:
-            notes.append(f"{skipped} run(s) not completed or without a finite test value of "
-                         "their primary metric were left out")
+            runs, were = ("run", "was") if skipped == 1 else ("runs", "were")
+            notes.append(f"{skipped} {runs} not completed or without a finite test value of "
+                         f"their primary metric {were} left out")
         if not rows:
             notes.insert(0, "no completed runs match (train some with `rnnlab train MODEL`)")
         return ReportResult(title="Best run per model (test primary metric)", columns=COLUMNS,
