@@ -267,6 +267,11 @@ def resolve(
     if not any("early_stop" in layer for layer in layers):
         cfg.early_stop = data_plugin.early_stop
     if data_plugin.kind != "sequence":
+        given = next((layer["L"] for layer in (options, from_file)
+                      if layer.get("L") is not None), None)
+        if given is not None:  # a length that would be recorded but never used
+            raise UsageError(f"--L {given}: dataset '{data}' is {data_plugin.kind} data, which "
+                             "has no sequence length")
         cfg.L = None
     declared = [
         (f"model '{model}'", model_plugin.settings),

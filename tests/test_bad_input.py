@@ -221,3 +221,18 @@ def test_bad_input(name: str, workdir: Path, cli: Callable) -> None:
 
 def test_the_suite_is_large_enough() -> None:
     assert len(CASES) >= 40
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message(workdir):
+    """`rnnlab plugins | head -1`: the pipe closes; rnnlab stops without an error line."""
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "rnnlab", "plugins"], stdout=write,
+                              stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, b"")

@@ -57,7 +57,9 @@ BAD = [  # a line after a good one; what the error says after "PATH:"
     ("10," + ",".join(["0"] * 225), "2: label 10 is not a digit 0-9"),
     ("3," + ",".join(["0"] * 224) + ",256", "2: pixel value 256 is outside 0-255"),
     ("3," + ",".join(["0"] * 224), "2: 225 fields, expected 226"),
-    ("3," + ",".join(["0"] * 224) + ",1.5", "2: '1.5' is not an integer 0-255"),
+    ("3," + ",".join(["0"] * 224) + ",1.5", "2: pixel '1.5' is not an integer 0-255"),
+    ("3.5," + ",".join(["0"] * 225), "2: label '3.5' is not a digit 0-9"),
+    ("9" * 30 + "," + ",".join(["0"] * 225), "2: label '99999999999999999999' is not a digit"),
     ("3," + ",".join(["0"] * 224) + ",-1", "2: pixel value -1 is outside 0-255"),
     ("3,\xe9", "2: not a text CSV file (byte 0xe9)"),
     (None, " empty file"),
@@ -150,3 +152,72 @@ def test_reports_without_a_run_pick_one_trained_on_their_kind_of_data(trained, c
     result = cli("report", "reconstructions")  # no auto-encoder among these runs
     assert result.exit_code == 2
     assert "no completed image-model run" in result.stderr
+
+
+@pytest.mark.parametrize("model,gen,removed", [
+    ("mlp-lite", ["digits", "--seed", "3", *SMALL], "digits/digits_dev.csv"),
+    ("lstm", ["--L", "10", "--seed", "3", "--n-train", "50", "--n-dev", "10", "--n-test", "10"],
+     "adding/adding_problem_T=010_test.csv"),
+])
+def test_a_set_with_a_split_missing_is_not_completed_from_another_seed(workdir, cli, model,
+                                                                       gen, removed):
+    assert cli("gen-data", *gen).exit_code == 0
+    (workdir / "datasets" / removed).unlink()
+    options = ["--L", "10"] if model == "lstm" else []
+    result = cli("train", model, "--epochs", "1", *options)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {workdir / 'datasets' / removed}: file not found")
+    assert "while the other splits are there" in result.stderr
+    assert not (workdir / "datasets" / removed).exists()
+    assert not (workdir / "runs").exists() or not any((workdir / "runs").iterdir())
+
+
+def test_a_length_for_data_without_one_is_refused_but_a_grid_keeps_it_for_sequences(workdir,
+                                                                                   cli):
+    result = cli("train", "mlp-lite", "--L", "7")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: --L 7: dataset 'digits' is labelled data, which has no sequence length\n")
+    result = cli("train", "autoenc-lite", "--L", "7")
+    assert result.stderr == ("error: --L 7: dataset 'images' is image data, which has no "
+                             "sequence length\n")
+    assert not (workdir / "datasets").exists()
+    from rnnlab.registry import default
+    from rnnlab.sweep.grid import build
+
+    sweep = build({"model": ["mlp-lite", "lstm"], "L": [7, 9], "seed": [0, 1]}, default())
+    assert sorted((c.config.model, c.config.L or 0, c.config.seed) for c in sweep.cells) == [
+        ("lstm", 7, 0), ("lstm", 7, 1), ("lstm", 9, 0), ("lstm", 9, 1), ("mlp-lite", 0, 0),
+        ("mlp-lite", 0, 1)]
+
+
+def test_a_classifiers_learning_curves_name_no_dev_mse(trained):
+    from matplotlib.figure import Figure
+
+    from rnnlab_plugins.reports.curves import draw
+
+    _, runs = trained
+    axes = Figure().subplots()
+    draw(axes, [runs["hinge"]], 0, [])
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert labels == [f"mlp-lite {runs['hinge'].id.rsplit('-', 1)[-1]}",
+                      "train loss, per epoch", "loss per batch"]
+    assert len(axes.lines) == 2  # the band and the epoch means
+
+
+def test_the_html_page_shows_the_latest_classifiers_confusion_matrix(trained, cli):
+    import base64
+    import io
+    import os
+    import re
+
+    root, runs = trained
+    os.chdir(root)
+    result = cli("report", "html", "--out", "page")
+    assert result.exit_code == 0, result.stderr
+    (page,) = (root / "page").glob("*.html")
+    text = page.read_text()
+    assert "<h2>Confusion matrix</h2>" in text and "<h2>Reconstructions</h2>" not in text
+    match = re.search(rf'<img alt="confusion matrix of run {runs["hinge"].id}" '
+                      r'src="data:image/png;base64,([^"]+)"', text)
+    assert match is not None
+    Image.open(io.BytesIO(base64.b64decode(match.group(1)))).verify()

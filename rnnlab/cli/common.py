@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -44,6 +45,10 @@ def handles_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:  # the reader of stdout left (`rnnlab runs | head`): quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the exit's flush must not fail again
+            raise typer.Exit(1) from None
         except (KeyboardInterrupt, Exception) as exc:
             flush_warnings()
             if isinstance(exc, typer.Exit) or state["debug"]:

@@ -13,7 +13,7 @@ from typing import Any
 from rnnlab import config as cfgmod
 from rnnlab import limits
 from rnnlab.config import TrainConfig
-from rnnlab.errors import UsageError
+from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate
 from rnnlab.files import clip, load_yaml, short
 from rnnlab.registry import Registry
@@ -150,6 +150,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                         for (r, g), s in zip(grids, chains, strict=True)], where)
     cells: list[Cell] = []
     checked: set[str] = set()  # warm-start parents found fitting (the store is read once each)
+    lengthless: set[str] = set()  # cells of models without a length, made once for all L
     for (recipe, grid), stages in zip(grids, chains, strict=True):
         varying = [k for k, v in grid.items() if len(v) > 1 and k not in ("model", "L", "seed")]
         for combo in itertools.product(*grid.values()):
@@ -162,8 +163,12 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 elif "init_optimizer" in point and len(stages) > 1:
                     del point["init_optimizer"]  # the first stage starts from scratch
                 cfg = _resolve(point, registry, runs_dir, data_dir, where)
+                key = cell_key(cfg, recipe)
+                if cfg.L is None and point.get("L") is not None and key in lengthless:
+                    break  # the same run for the grid's next length: data without one
+                lengthless.add(key)
                 dataset = registry.get("dataset", cfg.data)
-                cell = Cell(len(cells), cfg, recipe, cell_key(cfg, recipe),
+                cell = Cell(len(cells), cfg, recipe, key,
                             metric=str(dataset.primary_metric or ""),
                             percentages=tuple(dataset.percentages), detail=detail)
                 if len(stages) > 1:
@@ -274,6 +279,17 @@ def _with_recipe(spec: dict[str, Any], recipe: Any, overrides: Any,
     return merged
 
 
+def _has_length(registry: Registry, model: Any, data: Any) -> bool:
+    """Whether the model's runs (on `data`, else its default) are on sequence data; True
+    where that cannot be told (the configuration's own check then names the problem)."""
+    try:
+        plugin = registry.get("model", str(model))
+        name = str(data or plugin.data or registry.default_dataset(plugin.kinds[0]))
+        return bool(registry.get("dataset", name).kind == "sequence")
+    except RnnlabError:
+        return True
+
+
 def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir: str | None,
              where: str) -> TrainConfig:
     """One point of the grid as a resolved configuration; errors name the point."""
@@ -283,6 +299,8 @@ def _resolve(chosen: dict[str, Any], registry: Registry, runs_dir: str, data_dir
     options["runs_dir"] = runs_dir
     if data_dir is not None:
         options.setdefault("data_dir", data_dir)
+    if "L" in options and not _has_length(registry, model, options.get("data")):
+        del options["L"]  # a grid's lengths are for its sequence models
     try:
         return cfgmod.resolve(model, registry, options=options, sets=sets)
     except UsageError as exc:

@@ -49,13 +49,16 @@ class Adding(DatasetPlugin):
         paths = {s: folder / file_name(L, s) for s in SPLITS}
         splits = {s: read(p, L) for s, p in paths.items() if p.exists()}  # check before writing
         missing = [s for s in SPLITS if s not in splits]
-        if missing and not request.generate:
-            raise DataError(f"{paths[missing[0]]}: file not found (adding-task data for L={L})")
+        if missing and (not request.generate or len(missing) < len(SPLITS)):
+            # a set is made whole: another seed or size beside the files there would mix sets
+            rest = (" while the other splits are there (run `rnnlab gen-data --L "
+                    f"{L}` with the options that made them, --force to replace them)"
+                    if len(missing) < len(SPLITS) else "")
+            raise DataError(f"{paths[missing[0]]}: file not found (adding-task data for "
+                            f"L={L}){rest}")
         if missing:
-            emit(Note(f"no adding-task data for L={L} in {folder} ({', '.join(missing)}): "
-                      "generating it (seed 0)"))
-            self.generate(GenerateRequest([L], folder, seed=0, sizes=dict(self.sizes)), emit,
-                          splits=missing)
+            emit(Note(f"no adding-task data for L={L} in {folder}: generating it (seed 0)"))
+            self.generate(GenerateRequest([L], folder, seed=0, sizes=dict(self.sizes)), emit)
             splits.update({s: read(paths[s], L) for s in missing})
         return Data(
             spec=DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L),
@@ -88,11 +91,10 @@ class Adding(DatasetPlugin):
         t = (hundredths[rows, marks].sum(axis=1, keepdims=True) / 100).astype(np.float32)
         return DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L), Split(x, t)
 
-    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None,
-                 splits: tuple[str, ...] | list[str] = SPLITS) -> list[Path]:
+    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None) -> list[Path]:
         from rnnlab_plugins.adding_task.generate import write_files
 
         for L in request.lengths:
             if L < 2:
                 raise UsageError(f"--L expects an integer >= 2 for the adding task, got {L}")
-        return write_files(request, splits, file_name, emit)
+        return write_files(request, SPLITS, file_name, emit)

@@ -129,13 +129,15 @@ class Digits(DatasetPlugin):
         folder = Path(request.data_dir) / "digits"
         paths = {split: self.file(folder, split) for split in DIGIT_SPLITS}
         missing = [split for split, path in paths.items() if not path.exists()]
-        if missing and not request.generate:
-            raise DataError(f"{paths[missing[0]]}: file not found (labelled digits)")
+        if missing and (not request.generate or len(missing) < len(paths)):
+            # a set is made whole: another seed or size beside the files there would mix sets
+            rest = (" while the other splits are there (run `rnnlab gen-data digits` with "
+                    "the options that made them, --force to replace them)"
+                    if len(missing) < len(paths) else "")
+            raise DataError(f"{paths[missing[0]]}: file not found (labelled digits){rest}")
         if missing:
-            emit(Note(f"no labelled digits in {folder} ({', '.join(missing)}): generating "
-                      "them (seed 0)"))
-            self.generate(GenerateRequest([], folder, seed=0, sizes=dict(self.sizes)), emit,
-                          splits=missing)
+            emit(Note(f"no labelled digits in {folder}: generating them (seed 0)"))
+            self.generate(GenerateRequest([], folder, seed=0, sizes=dict(self.sizes)), emit)
         splits = {split: _labelled(*read(path)) for split, path in paths.items()}
         return Data(spec=DataSpec(kind="labelled", input_dim=225, output_dim=10),
                     train=splits["train"], dev=splits["dev"], test=splits["test"],
@@ -157,13 +159,12 @@ class Digits(DatasetPlugin):
         return (DataSpec(kind="labelled", input_dim=225, output_dim=10),
                 _labelled(images.reshape(n, 225), labels))
 
-    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None,
-                 splits: tuple[str, ...] | list[str] = tuple(DIGIT_SPLITS)) -> list[Path]:
+    def generate(self, request: GenerateRequest, emit: EventSink = lambda e: None) -> list[Path]:
         from rnnlab_plugins.image_pickles.digits import make_labelled
         from rnnlab_plugins.image_pickles.digits_csv import read, write
 
         planned = []
-        for split in splits:
+        for split in DIGIT_SPLITS:
             path, n = self.file(request.out, split), request.sizes[split]
 
             def progress(done: int, name: str = path.name, total: int = n) -> None:

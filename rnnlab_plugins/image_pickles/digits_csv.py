@@ -63,7 +63,10 @@ def _integers(path: Path, lines: list[str]) -> np.ndarray:
         if len(fields) != PIXELS + 1:
             raise DataError(f"{path}:{number}: {len(fields)} fields, expected {PIXELS + 1} "
                             f"(a digit 0-9, then {PIXELS} pixels)")
-        for field in fields:
+        if not (fields[0].isascii() and fields[0].isdigit() and len(fields[0]) == 1):
+            raise DataError(f"{path}:{number}: label '{fields[0][:20]}' is not a digit 0-9")
+        for field in fields[1:]:
             if not (field.isascii() and field.isdigit() and len(field) <= 3):
-                raise DataError(f"{path}:{number}: '{field[:20]}' is not an integer 0-255")
+                raise DataError(f"{path}:{number}: pixel '{field[:20]}' is not an integer "
+                                "0-255")
     raise DataError(f"{path}: cannot parse the numbers")  # pragma: no cover

@@ -114,8 +114,8 @@ class Confusion(ReportPlugin):
 
 
 class Html(ReportPlugin):
-    summary = ("One self-contained HTML page of runs or a sweep (--sweep ID): the accuracy "
-               "table, its pictures, learning curves, reconstructions and the runs.")
+    summary = ("One self-contained HTML page of runs or a sweep (--sweep ID): its tables, "
+               "pictures and runs.")
 
     def build(self, request: ReportRequest) -> ReportResult:
         from rnnlab_plugins.reports.html import html_page

@@ -45,7 +45,7 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
     positive (a log scale fits); adds a line per run to `notes`."""
     from matplotlib.lines import Line2D
 
-    positive, handles = True, []
+    positive, handles, any_dev = True, [], False
     for i, run in enumerate(runs):
         losses = run.losses()
         if len(losses) == 0:
@@ -62,6 +62,7 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
                       markersize=4, linewidth=1.8, zorder=3)
             dev = [(m["updates"], m["dev_mse"]) for m in points if _finite(m.get("dev_mse"))]
             if dev:
+                any_dev = True
                 axes.plot(*zip(*dev, strict=True), color=colour, marker=marker,
                           markerfacecolor="none", markersize=4, linewidth=1.4,
                           linestyle="--", zorder=3)
@@ -75,7 +76,8 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
                      f"{moving_average(losses, window)[-1]:.4g} (mean of last {window})")
     if handles:
         handles += [Line2D([], [], color="0.3", label="train loss, per epoch"),
-                    Line2D([], [], color="0.3", linestyle="--", label="dev mse"),
+                    *([Line2D([], [], color="0.3", linestyle="--", label="dev mse")]
+                      * any_dev),
                     Line2D([], [], color="0.3", alpha=0.3, label="loss per batch")]
         axes.legend(handles=handles, fontsize=8)
     return positive

@@ -1,7 +1,7 @@
 """One self-contained HTML page of runs or a sweep, to browse and to share as one file: the
 accuracy table, its pictures (accuracy and success rate against L), learning curves, an image
-model's reconstructions, and the list of runs. Pictures are embedded as data: URLs; the page
-loads nothing, runs no script and needs no server.
+model's reconstructions, a classifier's confusion matrix, and the list of runs. Pictures are
+embedded as data: URLs; the page loads nothing, runs no script and needs no server.
 
 Every table cell of the accuracy table carries its numbers as data attributes (`data-mean`,
 `data-n`) equal to `rnnlab report accuracy --format json`'s rows, so a test (or a script)
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
-from rnnlab_plugins.reports import by_start
+from rnnlab_plugins.reports import by_start, completed_on
 
 MAX_CURVES = 10  # runs drawn in the learning-curve picture (the latest)
 
@@ -75,23 +75,22 @@ def _curves(runs: list[Run]) -> str:
     return _png(picture(chosen, 0, []), f"learning curves of {len(chosen)} runs")
 
 
-def _reconstructions(request: ReportRequest, folder: Path) -> str:
-    """The latest completed image run's reconstructions ('' without one)."""
-    from rnnlab_plugins.reports.reconstructions import reconstruction_grid
-
-    images = [r for r in request.runs if r.summary.get("status") == "completed"
-              and r.summary.get("L") is None]
-    if not images:
+def _latest(request: ReportRequest, folder: Path, kind: str, make: Any,
+            settings: dict[str, Any], caption: str, alt: str) -> str:
+    """The picture `make` (a report's build function) draws of the latest completed run on
+    `kind` data, with `caption` and `alt` text ('' without such a run)."""
+    found = completed_on(request.runs, kind)
+    if not found:
         return ""
-    latest = by_start(images)[-1]
+    latest = by_start(found)[-1]
     sub = replace(request, runs=[latest], run_ids=[latest.id], out_dir=folder,
-                  settings={"count": 20, "zoom": 4})
+                  settings=settings)
     try:
-        (path,) = reconstruction_grid(sub).files
-    except UsageError:  # not an auto-encoder (e.g. a classifier of images): no picture
+        (path,) = make(sub).files
+    except UsageError:  # e.g. images, but not an auto-encoder's: no picture
         return ""
-    return (f"<p>Run {html.escape(latest.id)}: test images above their reconstructions.</p>"
-            + _png(path.read_bytes(), f"reconstructions of run {latest.id}"))
+    return (f"<p>Run {html.escape(latest.id)}: {html.escape(caption)}.</p>"
+            + _png(path.read_bytes(), f"{alt} of run {latest.id}"))
 
 
 def _runs_table(runs: list[Run]) -> str:
@@ -129,9 +128,18 @@ def html_page(request: ReportRequest) -> ReportResult:
         curves = _curves(runs)
         if curves:
             sections += ["<h2>Learning curves</h2>", curves]
-        reconstructions = _reconstructions(request, folder)
+        from rnnlab_plugins.reports.confusion import confusion_report
+        from rnnlab_plugins.reports.reconstructions import reconstruction_grid
+
+        reconstructions = _latest(request, folder, "image", reconstruction_grid,
+                                  {"count": 20, "zoom": 4}, "test images above their "
+                                  "reconstructions", "reconstructions")
         if reconstructions:
             sections += ["<h2>Reconstructions</h2>", reconstructions]
+        confusion = _latest(request, folder, "labelled", confusion_report, {},
+                            "the confusion matrix on its test set", "confusion matrix")
+        if confusion:
+            sections += ["<h2>Confusion matrix</h2>", confusion]
     sections += [f"<h2>Runs ({len(runs)})</h2>", _runs_table(runs)]
     title = f"rnnlab: {what}"
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
