@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnlab.contracts.base import NOT_NEUTRAL
 from rnnlab.errors import UsageError
 from rnnlab.files import short
 
@@ -55,7 +56,14 @@ def resolve_settings(
             keys = ", ".join(sorted(slots)) or "none"
             raise UsageError(f"unknown setting {short(key)} for {labels} (known: {keys})")
         out[slot] = slots[slot].parse(key, raw)
-    return out
+    # a setting at its neutral value is left out: the run is what it was before the setting
+    return {key: value for key, value in out.items()
+            if not _is_neutral(slots[key], value)}
+
+
+def _is_neutral(setting: Any, value: Any) -> bool:
+    neutral = getattr(setting, "neutral", NOT_NEUTRAL)
+    return neutral is not NOT_NEUTRAL and type(value) is type(neutral) and value == neutral
 
 
 def _slot(key: str, owners: dict[str, list[tuple[str, str, Any]]],

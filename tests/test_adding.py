@@ -158,3 +158,47 @@ def test_load_generates_missing_data_and_says_so(workdir):
 def test_adding_task_needs_two_steps(workdir):
     with pytest.raises(UsageError, match="--L expects an integer >= 2 for the adding task"):
         rnnlab.gen_data("adding", lengths=[1])
+
+
+def test_late_copies_repeat_late_sequences_in_place_in_training_only(workdir):
+    from pathlib import Path
+
+    rnnlab.gen_data("adding", lengths=[20], out="datasets",
+                    sizes={"train": 200, "dev": 50, "test": 50})
+    plugin, folder = Adding(), Path("datasets")
+    base = plugin.load(DataRequest(L=20, data_dir=folder))
+    notes: list = []
+    data = plugin.load(DataRequest(L=20, data_dir=folder,
+                                   settings={"late_copies": 2, "late_window": 3}), notes.append)
+    lines = (workdir / "datasets" / "adding" / "adding_problem_T=020_train.csv").read_text()
+    markers = lines.split("\n")[1::3]  # the second line of each sequence, read as text
+    expected = []
+    for n, line in enumerate(markers):
+        last = max(i for i, m in enumerate(line.split(",")) if m == "1")
+        expected += [n] * (3 if last >= 20 - 3 else 1)
+    assert len(expected) > 200
+    assert data.train.x.tolist() == base.train.x[expected].tolist()
+    assert data.train.t.tolist() == base.train.t[expected].tolist()
+    assert data.dev.x.tolist() == base.dev.x.tolist()
+    assert data.test.x.tolist() == base.test.x.tolist()
+    late = (len(expected) - 200) // 2
+    assert notes[-1].text == (f"late_copies=2: {late} training sequences with the second "
+                              f"mark in the last 3 steps, each 3 times: {len(expected)} "
+                              "sequences an epoch (the training distribution changes)")
+
+
+def test_late_copies_at_zero_leave_configs_and_sweep_cells_as_before():
+    """The cell key of this configuration was ffbf3f8c934e before the dataset had settings
+    (computed with rnnlab at 0d3b32b): interrupted sweeps from then still resume."""
+    from rnnlab import config as cfgmod
+    from rnnlab.registry import default
+    from rnnlab.sweep.grid import cell_key
+
+    def key(**sets):
+        cfg = cfgmod.resolve("alarmwork", default(), options={"L": 100, "seed": 3},
+                             sets=sets)
+        return cell_key(cfg, ""), sorted(cfg.settings)
+
+    before = ("ffbf3f8c934e", ["checkpoint_every", "impl", "layer_out", "rec_init"])
+    assert key() == before and key(late_copies="0", late_window="0") == before
+    assert key(late_copies="1")[0] != before[0]

@@ -8,14 +8,21 @@ from typing import Any, ClassVar
 
 from rnnlab.errors import UsageError
 
+NOT_NEUTRAL: Any = type("NotNeutral", (), {"__repr__": lambda self: "NOT_NEUTRAL"})()
+
 
 @dataclass(frozen=True)
 class Setting:
-    """One plugin setting; its type is the type of `default` (str, int, float, bool)."""
+    """One plugin setting; its type is the type of `default` (str, int, float, bool).
+
+    `neutral`: a value at which the setting changes nothing, for a setting added to a plugin
+    that already had runs: a run with that value records none, so its configuration (and a
+    sweep's cell for it) stays what it was before the setting existed."""
 
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
+    neutral: Any = NOT_NEUTRAL
 
     def parse(self, key: str, raw: Any) -> Any:
         """Convert a value from the command line or YAML; UsageError names the key."""

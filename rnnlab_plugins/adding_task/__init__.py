@@ -17,6 +17,7 @@ from rnnlab import (
     EventSink,
     GenerateRequest,
     Note,
+    Setting,
     Split,
     UsageError,
 )
@@ -38,6 +39,14 @@ class Adding(DatasetPlugin):
     percentages = ("accuracy", "zero_accuracy")
     baselines = {"zero_accuracy": "always 0"}  # what predicting 0 scores: "learned nothing"
     early_stop = 99.5  # dev accuracy (%) at which the homework recipe stops
+    settings = {
+        "late_copies": Setting(0, "training split only: repeat every sequence whose second "
+                               "mark is in the last late_window steps this many more times "
+                               "(changes the training distribution; dev and test unchanged)",
+                               neutral=0),
+        "late_window": Setting(0, "the steps at the end counted as late for late_copies "
+                               "(0: the last tenth, L/10)", neutral=0),
+    }
     default = True  # the sequence dataset of models that name none
     report = "accuracy"
 
@@ -45,6 +54,13 @@ class Adding(DatasetPlugin):
         from rnnlab_plugins.adding_task.course_csv import read
 
         L = request.L or 100
+        copies, window = request.settings.get("late_copies", 0), request.settings.get(
+            "late_window", 0)
+        if not 0 <= copies <= 100:
+            raise UsageError(f"--set late_copies expects an integer in [0, 100], got {copies}")
+        if not 0 <= window <= L // 2:
+            raise UsageError(f"--set late_window expects an integer in [0, {L // 2}] at L={L} "
+                             f"(the second mark's half), got {window}")
         folder = Path(request.data_dir) / "adding"
         paths = {s: folder / file_name(L, s) for s in SPLITS}
         splits = {s: read(p, L) for s, p in paths.items() if p.exists()}  # check before writing
@@ -60,9 +76,12 @@ class Adding(DatasetPlugin):
             emit(Note(f"no adding-task data for L={L} in {folder}: generating it (seed 0)"))
             self.generate(GenerateRequest([L], folder, seed=0, sizes=dict(self.sizes)), emit)
             splits.update({s: read(paths[s], L) for s in missing})
+        train = Split(*splits["train"])
+        if copies:
+            train = oversample_late(train, copies, window or max(1, L // 10), L, emit)
         return Data(
             spec=DataSpec(kind="sequence", input_dim=2, output_dim=1, length=L),
-            train=Split(*splits["train"]), dev=Split(*splits["dev"]), test=Split(*splits["test"]),
+            train=train, dev=Split(*splits["dev"]), test=Split(*splits["test"]),
             source=str(folder / file_name(L, "*")), files=paths,
         )
 
@@ -98,3 +117,18 @@ class Adding(DatasetPlugin):
             if L < 2:
                 raise UsageError(f"--L expects an integer >= 2 for the adding task, got {L}")
         return write_files(request, SPLITS, file_name, emit)
+
+
+def oversample_late(train: Split, copies: int, window: int, L: int, emit: EventSink) -> Split:
+    """The training split with every sequence whose second mark lies in the last `window`
+    steps followed by `copies` copies of itself (the order otherwise kept)."""
+    import numpy as np
+
+    marks = train.x[..., 1] > 0.5  # (N, L)
+    second = L - 1 - np.argmax(marks[:, ::-1], axis=1)  # (N,) index of the last mark
+    late = second >= L - window  # (N,)
+    order = np.repeat(np.arange(len(train)), 1 + copies * late)  # (N + copies * late,)
+    emit(Note(f"late_copies={copies}: {int(late.sum()):,} training sequences with the second "
+              f"mark in the last {window} steps, each {copies + 1} times: "
+              f"{len(order):,} sequences an epoch (the training distribution changes)"))
+    return Split(train.x[order], train.t[order])
