@@ -4,6 +4,7 @@ from the command line, and the confusion-matrix report."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +222,19 @@ def test_the_html_page_shows_the_latest_classifiers_confusion_matrix(trained, cl
                       r'src="data:image/png;base64,([^"]+)"', text)
     assert match is not None
     Image.open(io.BytesIO(base64.b64decode(match.group(1)))).verify()
+
+
+def test_gen_data_over_another_set_is_refused_and_changes_nothing(workdir, cli):
+    assert cli("gen-data", "digits", *SMALL).exit_code == 0
+    folder = workdir / "datasets" / "digits"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for other in (["--seed", "3", *SMALL], ["--n-train", "1999", "--n-dev", "100",
+                                           "--n-test", "100"]):
+        result = cli("gen-data", "digits", *other)
+        assert (result.exit_code, result.stderr) == (
+            2, f"error: {Path('datasets') / 'digits' / 'digits_train.csv'} exists with "
+               "different content; use --force to replace it\n")
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert cli("gen-data", "digits", *SMALL).exit_code == 0  # the same set: nothing to do
+    assert cli("gen-data", "digits", "--seed", "3", *SMALL, "--force").exit_code == 0
+    assert (folder / "digits_train.csv").read_bytes() != before["digits_train.csv"]

@@ -163,6 +163,18 @@ class Digits(DatasetPlugin):
         from rnnlab_plugins.image_pickles.digits import make_labelled
         from rnnlab_plugins.image_pickles.digits_csv import read, write
 
+        def refuse(path: Path) -> None:
+            raise UsageError(f"{path} exists with different content; use --force to replace it")
+
+        existing = {}
+        for split in DIGIT_SPLITS:  # other sizes or another first image: refused at once
+            path = self.file(request.out, split)
+            if path.exists() and not request.force:
+                existing[split] = read(path)
+                first = make_labelled(1, [request.seed, DIGIT_SPLITS[split]])
+                if len(existing[split][1]) != request.sizes[split] or \
+                        (existing[split][0][0] != first[0].reshape(-1)).any():
+                    refuse(path)
         planned = []
         for split in DIGIT_SPLITS:
             path, n = self.file(request.out, split), request.sizes[split]
@@ -172,14 +184,12 @@ class Digits(DatasetPlugin):
 
             images, labels = make_labelled(n, [request.seed, DIGIT_SPLITS[split]], progress)
             planned.append((path, images, labels))
-        for path, images, labels in planned:  # check every file before writing any
-            if path.exists() and not request.force:
-                old_pixels, old_labels = read(path)
-                if old_pixels.shape != (len(images), 225) or \
-                        (old_pixels != images.reshape(len(images), -1)).any() or \
+        for split, (path, images, labels) in zip(DIGIT_SPLITS, planned, strict=True):
+            if split in existing:  # every file checked before any is written
+                old_pixels, old_labels = existing[split]
+                if (old_pixels != images.reshape(len(images), -1)).any() or \
                         (old_labels != labels).any():
-                    raise UsageError(f"{path} exists with different content; use --force to "
-                                     "replace it")
+                    refuse(path)
         request.out.mkdir(parents=True, exist_ok=True)
         for path, images, labels in planned:
             write(path, images, labels)
