@@ -84,7 +84,10 @@ def train_cmd(
         help="Continue an interrupted run from its last completed epoch, on the data files "
              "it recorded; refused while another process writes the run.")] = None,
 ) -> None:
-    """Train a model; everything lands in a new run directory."""
+    """Train a model; everything lands in a new run directory.
+
+    Defaults in [brackets] are rnnlab's (the homework recipe); a model's recipe replaces some
+    of them (`rnnlab plugins MODEL` shows it, `--print-config` the whole configuration)."""
     import rnnlab
     from rnnlab import config as cfgmod
     from rnnlab import ui
