@@ -44,6 +44,22 @@ def completed_on(runs: list[Run], kind: str) -> list[Run]:
     return found
 
 
+def one_run(request: ReportRequest, report: str, kind: str, what: str,
+            hint: str) -> tuple[Run, list[str]]:
+    """The run a one-run report draws: the one named, else the latest completed run on
+    `kind` data (a note says which); a UsageError names `report` otherwise."""
+    if len(request.run_ids) > 1:
+        raise UsageError(f"report {report}: name one run (rnnlab report {report} RUN)")
+    if request.run_ids:
+        return request.runs[0], []
+    found = completed_on(request.runs, kind)
+    if not found:
+        raise UsageError(f"report {report}: no completed {what} run (train one with "
+                         f"`{hint}`, or name a run)")
+    run = by_start(found)[-1]
+    return run, [f"no run named: the latest completed {what} run, {run.id}"]
+
+
 def check_timing(settings: dict[str, Any]) -> None:
     """The timing report's settings, checked before torch is imported (seconds)."""
     import os

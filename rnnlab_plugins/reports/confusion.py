@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 import rnnlab
 from rnnlab import Column, ReportRequest, ReportResult, UsageError, atomic_write
-from rnnlab_plugins.reports import by_start, completed_on
+from rnnlab_plugins.reports import one_run
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -46,21 +46,11 @@ def picture(counts: np.ndarray, title: str) -> bytes:
 
 
 def confusion_report(request: ReportRequest) -> ReportResult:
-    notes = []
-    if len(request.run_ids) > 1:
-        raise UsageError("report confusion: name one run (rnnlab report confusion RUN)")
-    if request.run_ids:
-        run = request.runs[0]
-        if run.summary.get("status") != "completed":
-            raise UsageError(f"report confusion: run {run.id} is {run.summary.get('status')}, "
-                             "not completed")
-    else:  # the latest completed run on labelled data
-        labelled = completed_on(request.runs, "labelled")
-        if not labelled:
-            raise UsageError("report confusion: no completed classifier run (train one with "
-                             "`rnnlab train mlp-lite`, or name a run)")
-        run = by_start(labelled)[-1]
-        notes.append(f"no run named: the latest completed classifier run, {run.id}")
+    run, notes = one_run(request, "confusion", "labelled", "classifier",
+                         "rnnlab train mlp-lite")
+    if run.summary.get("status") != "completed":
+        raise UsageError(f"report confusion: run {run.id} is {run.summary.get('status')}, "
+                         "not completed")
     learner, data = rnnlab.load_learner(run)
     if data.spec.kind != "labelled":
         raise UsageError(f"report confusion: run {run.id} was not trained on labelled data "

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 import rnnlab
 from rnnlab import ReportRequest, ReportResult, UsageError, atomic_write
-from rnnlab_plugins.reports import by_start, check_range, completed_on
+from rnnlab_plugins.reports import check_range, one_run
 
 PER_ROW, GAP = 10, 2
 LABEL = 64  # pixels of the left margin that names each row
@@ -51,19 +51,8 @@ def reconstruction_grid(request: ReportRequest) -> ReportResult:
     check_range(request.settings, "count", 1, MAX_COUNT)
     check_range(request.settings, "zoom", 1, MAX_ZOOM, f"a 15x15 image would be {15 * zoom:,} x "
                 f"{15 * zoom:,} pixels" if zoom > MAX_ZOOM else "")
-    notes = []
-    if len(request.run_ids) > 1:
-        raise UsageError("report reconstructions: name one run (rnnlab report "
-                         "reconstructions RUN)")
-    if request.run_ids:
-        run = request.runs[0]
-    else:  # the latest completed run of an image model
-        images = completed_on(request.runs, "image")
-        if not images:
-            raise UsageError("report reconstructions: no completed image-model run (train "
-                             "one with `rnnlab train autoenc-lite`, or name a run)")
-        run = by_start(images)[-1]
-        notes.append(f"no run named: the latest completed image-model run, {run.id}")
+    run, notes = one_run(request, "reconstructions", "image", "image-model",
+                         "rnnlab train autoenc-lite")
     learner, data = rnnlab.load_learner(run)
     if data.spec.kind != "image" or data.spec.output_dim != data.spec.input_dim:
         raise UsageError(f"report reconstructions: run {run.id} is not an image auto-encoder")
