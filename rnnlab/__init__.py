@@ -58,7 +58,7 @@ from rnnlab.events import (
     RunStarted,
     ignore,
 )
-from rnnlab.files import atomic_write, read_input
+from rnnlab.files import atomic_write, read_csv_lines, read_input
 from rnnlab.runs import Run, RunStore
 
 if TYPE_CHECKING:
@@ -75,8 +75,9 @@ __all__ = [
     "ReportResult", "RnnlabError", "Run", "RunFinished", "RunStarted", "RunStore",
     "SetsLearningRate", "Setting", "Split", "SweepCell", "Timing", "TrainConfig", "UsageError",
     "atomic_write", "build_learner", "default_dataset", "evaluate", "example", "gen_data",
-    "get_plugin", "ignore", "list_plugins", "list_runs", "load_learner", "load_run", "read_input",
-    "report", "resume", "run_training", "train", "NumpyOptimizer", "NumpyOptimized", "__version__",
+    "get_plugin", "ignore", "list_plugins", "list_runs", "load_learner", "load_run",
+    "read_csv_lines", "read_input", "report", "resume", "run_training", "train",
+    "NumpyOptimizer", "NumpyOptimized", "__version__",
 ]
 
 

@@ -116,6 +116,23 @@ def read_input(path: Path, expected: str, error: type[RnnlabError] = DataError, 
     return data
 
 
+def read_csv_lines(path: Path, expected: str, *, limit: int = DATA_LIMIT) -> list[str]:
+    """The lines of a user-supplied CSV file, read as `read_input` reads (a DataError names
+    the file and `expected`): ASCII only (a DataError names the line of another byte), CRLF
+    or LF, one final newline dropped."""
+    raw = read_input(path, expected, limit=limit)
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not a text CSV file (byte 0x{raw[exc.start]:02x})"
+                        ) from None
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline
+    return lines
+
+
 # ---------------------------------------------------------------------------------------------
 # YAML files
 

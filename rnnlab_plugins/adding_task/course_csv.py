@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab import DataError, read_input
+from rnnlab import DataError, read_csv_lines
 
 # bytes: a 255 MB file (30,000 sequences of L=1000) peaks at 1.5 GB RSS and 15 s to read;
 # the homework's files are 11 MB (L=100), the long-sequence study's 22 MB (L=200)
@@ -20,16 +20,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # larger magnitudes become inf in
 
 
 def _lines(path: Path) -> list[str]:
-    raw = read_input(path, "an adding-task CSV file", limit=FILE_LIMIT)
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not a text CSV file (byte 0x{raw[exc.start]:02x})"
-                        ) from None
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # tolerate one trailing newline
+    lines = read_csv_lines(path, "an adding-task CSV file", limit=FILE_LIMIT)
     if not lines:
         raise DataError(f"{path}: empty file, expected 3 lines per sequence")
     return lines

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab import DataError, atomic_write, read_input
+from rnnlab import DataError, atomic_write, read_csv_lines
 
 PIXELS, CLASSES = 225, 10
 # bytes: 100,000 images are about 80 MB of text; reading one peaks near 6 kB per image
@@ -24,16 +24,7 @@ def write(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
 
 def read(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(pixels (N, 225) as 0..255, labels (N,)) from a file in this format."""
-    raw = read_input(path, "a labelled-digits CSV file", limit=FILE_LIMIT)
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not a text CSV file (byte 0x{raw[exc.start]:02x})"
-                        ) from None
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline
+    lines = read_csv_lines(path, "a labelled-digits CSV file", limit=FILE_LIMIT)
     if not lines:
         raise DataError(f"{path}: empty file, expected one line per image (a digit 0-9 "
                         f"and {PIXELS} pixels 0-255)")
