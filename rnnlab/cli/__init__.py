@@ -19,7 +19,15 @@ import typer
 from rnnlab import numerics
 from rnnlab.cli import authors, data, plugins, report, runs, sweep, train
 from rnnlab.cli.common import err, error_line, handles_errors, one_line, out, state
-from rnnlab.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RnnlabError, interrupt_code
+from rnnlab.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    EXIT_USAGE,
+    RnnlabError,
+    interrupt_code,
+)
 
 __all__ = ["app", "handles_errors", "main", "state"]
 
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     every x86-64 CPU (rnnlab.numerics): the same seed then gives the same numbers on machines
     with any number and kind of cores."""
     os.environ.update(numerics.pinned())  # before torch or NumPy load their BLAS
+    console = argv is None  # the console script (not a caller in this process, e.g. a test)
     argv = take_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         code = app(args=argv, prog_name="rnnlab", standalone_mode=False)
@@ -115,4 +124,13 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see: {context.command_path} --help)" if context is not None else ""
         err.print(f"error: {one_line(message)}{hint}", markup=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    code = code if isinstance(code, int) else EXIT_OK
+    if console and code in (EXIT_SIGINT, EXIT_SIGTERM) and "torch" in sys.modules:
+        # Interrupted, and everything already saved: leave without finalizing the
+        # interpreter. A sweep stopped by SIGTERM under load was seen to abort there
+        # ("terminate called without an active exception" from torch's native threads),
+        # which turned its 143 into a SIGABRT.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
