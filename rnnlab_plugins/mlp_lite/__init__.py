@@ -118,9 +118,9 @@ def layer_activations(text: str, layers: int | None) -> list[str]:
         if name not in ACTIVATION_NAMES:
             raise UsageError(f"--set activation: '{name[:20]}' is not one of "
                              f"{', '.join(ACTIVATION_NAMES)}")
-    if len(names) == 1 or layers is None:
-        return names * (layers or 1) if len(names) == 1 else names
-    if len(names) != layers:
-        raise UsageError(f"--set activation names {len(names)} activations for {layers} "
-                         "hidden layer(s); give one, or one per layer")
-    return names
+    if layers is None or len(names) == layers:
+        return names
+    if len(names) == 1:
+        return names * layers
+    raise UsageError(f"--set activation names {len(names)} activations for {layers} "
+                     "hidden layer(s); give one, or one per layer")

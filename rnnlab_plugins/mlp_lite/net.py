@@ -44,7 +44,7 @@ class MlpLite:
         last is the output layer's)."""
         assert len(activations) == len(sizes) - 1
         rng = np.random.default_rng(seed)
-        self.names = [f"{k}" for k in range(1, len(sizes) - 1)] + ["_out"]
+        self.names = [str(k) for k in range(1, len(sizes) - 1)] + ["_out"]
         self.w: dict[str, np.ndarray] = {}
         for name, fan_in, fan_out in zip(self.names, sizes[:-1], sizes[1:], strict=True):
             self.w[f"w{name}"] = xavier_uniform(rng, fan_out, fan_in)  # (P_k, P_{k-1})
