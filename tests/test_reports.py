@@ -107,7 +107,7 @@ def test_accuracy_plot_draws_the_table_rows(workdir):
     result = rnnlab.report("accuracy", settings={"plot": "true"}, out_dir="pictures")
     assert [p.name for p in result.files] == ["accuracy_vs_L.png", "epoch_time.png",
                                               "success_vs_L.png"]
-    for path, size in zip(result.files, [(700, 420), (700, 420), (700, 750)], strict=True):
+    for path, size in zip(result.files, [(850, 420), (850, 420), (850, 750)], strict=True):
         assert path.parent == Path("pictures")
         assert Image.open(path).size == size
     # the success rate drawn: seeds at >= 99% of those run, per length
@@ -121,6 +121,23 @@ def test_accuracy_plot_draws_the_table_rows(workdir):
     assert series(rows["always 0 (baseline)"], "acc_mean") == ([10, 50], [30.0, 35.0])
     plain = rnnlab.report("accuracy")  # without the setting: the table only
     assert plain.files == [] and plain.rows == result.rows
+
+
+def test_length_axis_is_logarithmic_for_doubling_lengths_and_rows_stand_side_by_side():
+    from matplotlib.figure import Figure
+
+    from rnnlab_plugins.reports.accuracy_plot import dodged, length_axis
+
+    doubling, close, single = (Figure().subplots() for _ in range(3))
+    assert length_axis(doubling, [50, 100, 200, 400]) is True
+    assert doubling.get_xscale() == "log"
+    assert list(doubling.get_xticks()) == [50, 100, 200, 400]
+    assert [t.get_text() for t in doubling.get_xticklabels()] == ["50", "100", "200", "400"]
+    assert length_axis(close, [10, 20, 30]) is False and close.get_xscale() == "linear"
+    assert length_axis(single, [200]) is False and single.get_xlim() == (200 / 1.5, 300.0)
+    # three rows at L=100: 2^-0.04, 1 and 2^0.04 times L, the middle row on its tick
+    assert [dodged([100], i, 3)[0] for i in range(3)] == [100 * 2**-0.04, 100.0, 100 * 2**0.04]
+    assert dodged([50, 400], 0, 2) == [50 * 2**-0.02, 400 * 2**-0.02]
 
 
 def test_curves_put_the_epoch_means_and_dev_in_front_of_the_batch_band(small_data):

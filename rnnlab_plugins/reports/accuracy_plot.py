@@ -6,7 +6,10 @@
 - success_vs_L.png (rows with a success rate: a percentage that improves upward): above, the
   share of seeds that reached 99% at each L, with the counts (3/5); below, the mean ± std.
 
-Both are drawn from the table's own rows, so a picture shows exactly what the table says.
+All are drawn from the table's own rows, so a picture shows exactly what the table says. Lengths
+that grow by factors (50, 100, 200, 400) get a log axis with a tick at each; points of different
+rows at one length are drawn side by side (success rates often coincide at 0 and 100%); the
+legend sits to the right of the plot, where it hides nothing however many rows there are.
 """
 
 from __future__ import annotations
@@ -47,10 +50,41 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 MARKERS = "osD^v<>ph*"
+DODGE = 0.04  # how far apart the rows' points at one length are drawn, in octaves (log axis)
+
+
+def lengths_of(rows: list[dict[str, Any]]) -> list[int]:
+    """Every length at which some row has a mean."""
+    return sorted({L for row in rows for L in series(row, "acc_mean")[0]})
+
+
+def dodged(lengths: list[int], index: int, count: int) -> list[float]:
+    """Where row `index` of `count` draws its points: beside the others at the same length
+    (a few percent of L apart, which on a log axis is the same distance at every length)."""
+    shift = DODGE * (index - (count - 1) / 2)
+    return [L * 2.0**shift for L in lengths]
+
+
+def length_axis(axes: Any, lengths: list[int]) -> bool:
+    """A tick at each length; a log axis when they span a factor of 4 or more. Returns
+    whether the axis is logarithmic."""
+    log = len(lengths) > 1 and max(lengths) >= 4 * min(lengths) > 0
+    if log:
+        axes.set_xscale("log", base=2)
+    axes.set_xticks(lengths, [str(L) for L in lengths])
+    axes.set_xticks([], minor=True)
+    if len(lengths) == 1:  # room for the rows drawn side by side, not a zoom into them
+        axes.set_xlim(lengths[0] / 1.5, lengths[0] * 1.5)
+    axes.set_xlabel("sequence length L")
+    return log
+
+
+def _legend(axes: Any) -> None:
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> Path:
-    figure = Figure(figsize=(7, 4.2), dpi=100)
+    figure = Figure(figsize=(8.5, 4.2), dpi=100)
     axes = figure.subplots()
     _accuracy(axes, rows, ylabel)
     axes.set_title("Test result by sequence length (mean ± std over seeds)")
@@ -60,56 +94,61 @@ def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> P
 def success_figure(rows: list[dict[str, Any]], ylabel: str, threshold: float,
                    out_dir: Path) -> Path:
     """The success rate over L per row, above the mean ± std."""
-    figure = Figure(figsize=(7, 7.5), dpi=100)
+    figure = Figure(figsize=(8.5, 7.5), dpi=100)
     top, bottom = figure.subplots(2, 1, sharex=True)
-    lines = 0
-    for row in rows:
+    length_axis(top, lengths_of(rows))
+    top.set_xlabel("")  # the lower plot names the shared axis
+    drawn = [row for row in rows if series(row, "success")[0]]
+    labelled: dict[tuple[int, float], int] = {}  # labels already at a point
+    for i, row in enumerate(drawn):
         lengths, successes = series(row, "success")
-        if not lengths:
-            continue
         counts = [row[f"L{L}_n"] for L in lengths]
         shares = [100.0 * k / n for k, n in zip(successes, counts, strict=True)]
-        top.plot(lengths, shares, marker=MARKERS[lines % len(MARKERS)], linewidth=1.5,
-                 markersize=5, label=row["model"])
-        for L, share, k, n in zip(lengths, shares, successes, counts, strict=True):
-            top.annotate(f"{k}/{n}", (L, share), textcoords="offset points", xytext=(4, 4),
-                         fontsize=7)
-        lines += 1
-    top.set_ylim(-5, 105)
+        xs = dodged(lengths, i, len(drawn))
+        top.plot(xs, shares, marker=MARKERS[i % len(MARKERS)], linewidth=1.5, markersize=5,
+                 label=row["model"])
+        for L, x, share, k, n in zip(lengths, xs, shares, successes, counts, strict=True):
+            below = labelled.get((L, share), 0)  # stacked where rows share a value
+            labelled[(L, share)] = below + 1
+            top.annotate(f"{k}/{n}", (x, share), textcoords="offset points",
+                         xytext=(4, 4 + 9 * below), fontsize=7)
+    top.set_ylim(-5, 125)  # room for stacked labels above 100%
+    top.set_yticks(range(0, 101, 20))
     top.set_ylabel(f"seeds reaching {threshold:g}% (%)")
     top.set_title(f"Success rate (test ≥ {threshold:g}%) and test result by sequence length")
     top.grid(True, alpha=0.3)
-    top.legend(fontsize=8)
+    _legend(top)
     _accuracy(bottom, rows, ylabel + " (mean ± std)")
     return _save(figure, out_dir / "success_vs_L.png")
 
 
 def _accuracy(axes: Any, rows: list[dict[str, Any]], ylabel: str) -> None:
     """Each row's mean test result over L with the std as error bars; baselines dashed."""
-    lines = 0
+    length_axis(axes, lengths_of(rows))
+    models = [row for row in rows if series(row, "acc_mean")[0]
+              and not row["model"].endswith("(baseline)")]
     for row in rows:
         lengths, means = series(row, "acc_mean")
-        if not lengths:
-            continue
-        if row["model"].endswith("(baseline)"):
+        if lengths and row["model"].endswith("(baseline)"):
             axes.plot(lengths, means, "--", color="0.5", linewidth=1.2, label=row["model"])
-            continue
+    for i, row in enumerate(models):
+        lengths, means = series(row, "acc_mean")
         stds = [row.get(f"L{L}_acc_std", 0.0) for L in lengths]
         if "(%)" in ylabel:  # a bar never reaches past 0 or 100 %
             stds = [[min(s, m) for m, s in zip(means, stds, strict=True)],
                     [min(s, 100.0 - m) for m, s in zip(means, stds, strict=True)]]
-        axes.errorbar(lengths, means, yerr=stds, marker=MARKERS[lines % len(MARKERS)],
-                      capsize=3, linewidth=1.5, markersize=5, label=row["model"])
-        lines += 1
-    axes.set_xlabel("sequence length L")
+        axes.errorbar(dodged(lengths, i, len(models)), means, yerr=stds,
+                      marker=MARKERS[i % len(MARKERS)], capsize=3, linewidth=1.5, markersize=5,
+                      label=row["model"])
     axes.set_ylabel(ylabel)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=8)
+    _legend(axes)
 
 
 def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
-    figure = Figure(figsize=(7, 4.2), dpi=100)
+    figure = Figure(figsize=(8.5, 4.2), dpi=100)
     axes = figure.subplots()
+    length_axis(axes, lengths_of(rows))
     for i, row in enumerate(r for r in rows if not r["model"].endswith("(baseline)")):
         lengths, seconds = per_epoch(row)
         if lengths:
@@ -118,9 +157,8 @@ def epoch_time_figure(rows: list[dict[str, Any]], out_dir: Path) -> Path:
     axes.set_yscale("log")
     axes.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     axes.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
-    axes.set_xlabel("sequence length L")
     axes.set_ylabel("training time per epoch (s)")
     axes.set_title("Training time per epoch (mean over seeds)")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
+    _legend(axes)
     return _save(figure, out_dir / "epoch_time.png")
