@@ -239,6 +239,11 @@ def gen_data(dataset: str | None = None, *, lengths: list[int] | tuple[int, ...]
 
     plugin = get_plugin("dataset", dataset)
     resolved = cfgmod.resolve_settings(settings or {}, [(f"dataset '{dataset}'", plugin.settings)])
+    for key in settings or {}:
+        if key in plugin.settings and plugin.settings[key].load_only:
+            raise UsageError(f"--set {key}: a setting of how dataset '{dataset}' is loaded for "
+                             "training, not of the files gen-data writes; give it to `rnnlab "
+                             "train` or a sweep")
     unknown = sorted(set(sizes or {}) - set(plugin.sizes))
     if unknown:
         raise UsageError(f"dataset '{dataset}' has no split(s) {', '.join(unknown)}")

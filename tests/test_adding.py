@@ -202,3 +202,16 @@ def test_late_copies_at_zero_leave_configs_and_sweep_cells_as_before():
     before = ("ffbf3f8c934e", ["checkpoint_every", "impl", "layer_out", "rec_init"])
     assert key() == before and key(late_copies="0", late_window="0") == before
     assert key(late_copies="1")[0] != before[0]
+
+
+@pytest.mark.parametrize("args", [["--L", "20", "--set", "late_copies=1"],
+                                  ["--L", "20", "--set", "late_window=2"],
+                                  ["images", "--set", "train=mine.pkl"]])
+def test_gen_data_refuses_settings_that_only_change_loading(workdir, cli, args):
+    result = cli("gen-data", *args)
+    key, dataset = args[-1].split("=")[0], "images" if args[0] == "images" else "adding"
+    assert result.exit_code == 2
+    assert result.stdout == "" and result.stderr.strip() == (
+        f"error: --set {key}: a setting of how dataset '{dataset}' is loaded for training, not "
+        "of the files gen-data writes; give it to `rnnlab train` or a sweep")
+    assert not (workdir / "datasets").exists()  # nothing written

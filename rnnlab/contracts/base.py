@@ -17,12 +17,16 @@ class Setting:
 
     `neutral`: a value at which the setting changes nothing, for a setting added to a plugin
     that already had runs: a run with that value records none, so its configuration (and a
-    sweep's cell for it) stays what it was before the setting existed."""
+    sweep's cell for it) stays what it was before the setting existed.
+
+    `load_only`: a dataset setting that changes how files are read into a run (which file,
+    which samples an epoch), not what `gen-data` writes; `gen-data` refuses it."""
 
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
     neutral: Any = NOT_NEUTRAL
+    load_only: bool = False
 
     def parse(self, key: str, raw: Any) -> Any:
         """Convert a value from the command line or YAML; UsageError names the key."""

@@ -43,9 +43,9 @@ class Adding(DatasetPlugin):
         "late_copies": Setting(0, "training split only: repeat every sequence whose second "
                                "mark is in the last late_window steps this many more times "
                                "(changes the training distribution; dev and test unchanged)",
-                               neutral=0),
+                               neutral=0, load_only=True),
         "late_window": Setting(0, "the steps at the end counted as late for late_copies "
-                               "(0: the last tenth, L/10)", neutral=0),
+                               "(0: the last tenth, L/10)", neutral=0, load_only=True),
     }
     default = True  # the sequence dataset of models that name none
     report = "accuracy"

@@ -43,8 +43,10 @@ class Images(DatasetPlugin):
     default = True  # the image dataset of models that name none
     report = "accuracy"
     settings = {
-        "train": Setting("", "training images pickle (default: DATA_DIR/images/, else bundled)"),
-        "test": Setting("", "test images pickle (default: DATA_DIR/images/, else bundled)"),
+        "train": Setting("", "training images pickle (default: DATA_DIR/images/, else bundled)",
+                         load_only=True),
+        "test": Setting("", "test images pickle (default: DATA_DIR/images/, else bundled)",
+                        load_only=True),
     }
 
     def path(self, request: DataRequest, split: str) -> Path:
