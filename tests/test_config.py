@@ -63,6 +63,16 @@ def test_print_config_prints_resolved_yaml_and_exits(small_data, cli):
     assert not (small_data[0].parents[1] / "runs").exists()
 
 
+def test_print_config_says_what_an_unnamed_recipe_is(workdir, cli):
+    result = cli("train", "mlp-lite", "--print-config")
+    assert result.exit_code == 0, result.stderr
+    assert ("\nrecipe: ''  # the model's own recipe (`rnnlab plugins mlp-lite` shows it)\n"
+            in result.stdout)
+    assert yaml.safe_load(result.stdout)["recipe"] == ""  # still a config file
+    named = cli("train", "alarmwork", "--print-config").stdout
+    assert "\nrecipe: long-sequences\n" in named and "#" not in named
+
+
 def test_config_errors_are_one_line_with_the_file(workdir, cli):
     cases = {
         "epochs: [\n": ":2: invalid YAML",

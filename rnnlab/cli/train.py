@@ -119,7 +119,11 @@ def train_cmd(
     cfg = cfgmod.resolve(model, registry(), config_file=config, options=options,
                          sets=cfgmod.parse_sets(sets or []))
     if print_config:
-        ui.listings.block(out, cfgmod.to_yaml(cfg))
+        text = cfgmod.to_yaml(cfg)
+        if not cfg.recipe:  # a label; '' alone reads like a missing value
+            text = text.replace("\nrecipe: ''\n", "\nrecipe: ''  # the model's own recipe "
+                                f"(`rnnlab plugins {model}` shows it)\n")
+        ui.listings.block(out, text)
         return
     flush_warnings()
     with ui.ConsoleUI(out, quiet) as emit:
