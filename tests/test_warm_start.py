@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -143,6 +144,24 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     assert (row["L20_n"], row["L20_sequence_steps"]) == (2, 10000)
     assert "L10_n" not in row  # the first stage is part of the budget, not a result
     assert "2 earlier stage runs of curricula" in " ".join(report["notes"])
+    # epochs and time of the whole chain, as its budget: 1 + 2 epochs a seed
+    chains = [(by_stage[(seed, 1)].summary, by_stage[(seed, 2)].summary) for seed in (0, 1)]
+    assert (row["L20_epochs"], row["L20_stages"]) == (3, "all")
+    assert row["L20_train_time_s"] == pytest.approx(
+        sum(one["train_time_s"] + two["train_time_s"] for one, two in chains) / 2)
+    # filtered to L=20, the first stages are still found beside them in the store
+    only = json.loads(cli("report", "accuracy", "--L", "20", "--format", "json").stdout)
+    (kept,) = [r for r in only["rows"] if r["model"].startswith("alarmwork")]
+    assert kept == row
+    # a parent gone from the store: the last stage's own figures, said so
+    shutil.rmtree(by_stage[(0, 1)].dir)
+    table = cli("report", "accuracy", "--L", "20").stdout
+    assert "(last stage)" in table and "(all stages)" not in table
+    partial = json.loads(cli("report", "accuracy", "--L", "20", "--format", "json").stdout)
+    (last,) = [r for r in partial["rows"] if "L20_stages" in r]
+    assert (last["L20_stages"], last["L20_epochs"]) == ("last", 2)
+    assert last["L20_train_time_s"] == pytest.approx(
+        sum(two["train_time_s"] for _, two in chains) / 2)
 
 
 def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):

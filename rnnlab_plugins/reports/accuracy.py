@@ -17,12 +17,14 @@ predicting 0 scores on the same test data: the floor that means "learned nothing
 
 Warm-started runs (`--init-from`, a sweep's `stages:`) are rows of their own, named by the
 lengths they were trained on before, e.g. `alarmwork (L 50→100→200)`; their cells add the
-training budget in sequence-steps, their ancestors' included (`_sequence_steps`). The earlier
+training budget in sequence-steps, their ancestors' included (`_sequence_steps`), and count
+the epochs and training time of every stage, "(all stages)", when the ancestors are among the
+report's runs, else the last stage's, "(last stage)" (`_stages`: all or last). The earlier
 stages of a sweep's curriculum are not rows: they are part of their final stage's budget.
 
 Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_success`, `_epochs`,
-`_train_time_s` (and `_sequence_steps` for warm starts) per length, `all_...` for runs
-without one; `acc` is the primary metric.
+`_train_time_s` (and `_sequence_steps`, `_stages` for warm starts) per length, `all_...` for
+runs without one; `acc` is the primary metric.
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
         parts = [f"{row[f'{col}_success']}/{n} ≥{SUCCESS:g}%"] if f"{col}_success" in row else []
         parts += [f"{row[f'{col}_epochs']:.0f} ep"] if f"{col}_epochs" in row else []
         parts += [f"{row[f'{col}_train_time_s']:.0f} s"]
-        text += "\n" + ", ".join(parts)
+        stages = row.get(f"{col}_stages")
+        text += "\n" + ", ".join(parts) + (f" ({stages} stages)" if stages == "all" else
+                                           " (last stage)" if stages else "")
     steps = row.get(f"{col}_sequence_steps")
     if steps is not None:
         shown = f"{steps / 1e6:.3g}M" if steps >= 1e6 else f"{steps:,.0f}"
@@ -97,18 +101,53 @@ def _intermediate(summary: dict[str, Any]) -> bool:
     return isinstance(stage, int) and isinstance(stages, int) and stage < stages
 
 
+def _parent(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, Run | None]:
+    """A warm-started run's parent record (from its provenance) and the parent run: among the
+    report's runs, else beside it in the same store (a report filtered by --L or --model
+    leaves the earlier stages out); None where there is none or it cannot be read."""
+    record = run.provenance.get("init_from")
+    if not isinstance(record, dict):
+        return None, None
+    ref = str(record.get("run"))
+    parent = by_id.get(ref)
+    if parent is None and ref and "/" not in ref and not ref.startswith("."):
+        beside = run.dir.parent / ref
+        if (beside / "config.yaml").is_file():
+            parent = Run(beside)
+            try:
+                parent.summary, parent.provenance  # noqa: B018  (read, or known damaged)
+            except RnnlabError:
+                parent = None
+    return record, parent
+
+
 def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
     """The sequence lengths a warm-started run's ancestors were trained on, oldest first, as
     far as their records go."""
     lengths: list[Any] = []
     current: Run | None = run
     while current is not None and len(lengths) < 100:
-        record = current.provenance.get("init_from")
-        if not isinstance(record, dict):
+        record, current = _parent(current, by_id)
+        if record is None:
             break
         lengths.insert(0, record.get("L"))
-        current = by_id.get(str(record.get("run")))
     return lengths
+
+
+def _ancestors(run: Run, by_id: dict[str, Run]) -> list[dict[str, Any]] | None:
+    """The summaries of a warm-started run's ancestors, oldest first; None when one of them
+    cannot be found (then their epochs and time cannot be added)."""
+    found: list[dict[str, Any]] = []
+    current = run
+    while len(found) < 100:
+        record, parent = _parent(current, by_id)
+        if record is None:
+            return found
+        if parent is None:
+            return None
+        found.insert(0, parent.summary)
+        current = parent
+    return None
 
 
 def _finite(value: Any) -> bool:
@@ -203,6 +242,13 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             lengths = _before(run, by_id) + [summary.get("L")]
             shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
             recipe = f"{recipe}, {shown}" if recipe else shown
+            ancestors = _ancestors(run, by_id)
+            if ancestors is not None:  # the whole chain's epochs and time, as its budget
+                chain = [*ancestors, summary]
+                summary = {**summary, "chain": {
+                    "train_time_s": sum(s.get("train_time_s", 0.0) for s in chain),
+                    **({"epochs": sum(s["epochs"] for s in chain)}
+                       if all("epochs" in s for s in chain) else {})}}
         group = (str(summary.get("model")), data, recipe, json.dumps(options, sort_keys=True))
         found.append((group, options, summary))
     datasets = sorted({group[1] for group, _, _ in found})
@@ -225,6 +271,13 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             row[f"{col}_acc_mean"] = statistics.fmean(values)
             row[f"{col}_acc_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
             row[f"{col}_n"] = len(values)
+            warm = any(s.get("init_from") for s in summaries)
+            if warm:  # a chain's epochs and time when every seed's chain was found
+                whole = all("chain" in s for s in summaries)
+                row[f"{col}_stages"] = "all" if whole else "last"
+                if whole:  # the chain's figures replace the stage's own
+                    summaries = [{**{k: v for k, v in s.items() if k != "epochs"}, **s["chain"]}
+                                 for s in summaries]
             # a success rate answers the long-sequence question: for sequence data (by L)
             if percent[name] and style.higher_is_better and col != "all":
                 row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
