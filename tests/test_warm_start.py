@@ -153,8 +153,15 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     only = json.loads(cli("report", "accuracy", "--L", "20", "--format", "json").stdout)
     (kept,) = [r for r in only["rows"] if r["model"].startswith("alarmwork")]
     assert kept == row
+    # learning curves draw a stage after its ancestors' updates (10 a stage-1 epoch)
+    one, two = by_stage[(0, 1)], by_stage[(0, 2)]
+    curves = rnnlab.report("curves", [one.id, two.id], out_dir="pictures")
+    assert curves.notes[1].startswith(f"{two.id}: 20 updates after 10 of its earlier stages")
+    assert curves.notes[0].startswith(f"{one.id}: 10 updates, loss")
     # a parent gone from the store: the last stage's own figures, said so
     shutil.rmtree(by_stage[(0, 1)].dir)
+    alone = rnnlab.report("curves", [two.id], out_dir="pictures")
+    assert alone.notes[0].startswith(f"{two.id}: 20 updates, loss")  # drawn from update 1
     table = cli("report", "accuracy", "--L", "20").stdout
     assert "(last stage)" in table and "(all stages)" not in table
     partial = json.loads(cli("report", "accuracy", "--L", "20", "--format", "json").stdout)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab import ReportPlugin, ReportRequest, ReportResult, Run, Setting, UsageError
+from rnnlab import (
+    ReportPlugin,
+    ReportRequest,
+    ReportResult,
+    RnnlabError,
+    Run,
+    Setting,
+    UsageError,
+)
 
 
 def check_range(settings: dict[str, Any], name: str, low: int, high: int, why: str = "") -> None:
@@ -42,6 +50,42 @@ def completed_on(runs: list[Run], kind: str) -> list[Run]:
         except rnnlab.RnnlabError:  # a dataset no longer installed
             continue
     return found
+
+
+def parent_of(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, Run | None]:
+    """A warm-started run's parent record (from its provenance) and the parent run: among
+    `by_id`, else beside it in the same store (a report filtered by --L or --model leaves the
+    earlier stages out); None where there is none or it cannot be read."""
+    record = run.provenance.get("init_from")
+    if not isinstance(record, dict):
+        return None, None
+    ref = str(record.get("run"))
+    parent = by_id.get(ref)
+    if parent is None and ref and "/" not in ref and not ref.startswith("."):
+        beside = run.dir.parent / ref
+        if (beside / "config.yaml").is_file():
+            parent = Run(beside)
+            try:
+                parent.summary, parent.provenance  # noqa: B018  (read, or known damaged)
+            except RnnlabError:
+                parent = None
+    return record, parent
+
+
+def ancestors(run: Run, by_id: dict[str, Run]) -> list[Run] | None:
+    """A warm-started run's ancestors, oldest first ([] for a run started afresh); None when
+    one of them cannot be found."""
+    found: list[Run] = []
+    current = run
+    while len(found) < 100:
+        record, parent = parent_of(current, by_id)
+        if record is None:
+            return found
+        if parent is None:
+            return None
+        found.insert(0, parent)
+        current = parent
+    return None
 
 
 def one_run(request: ReportRequest, report: str, kind: str, what: str,

@@ -45,6 +45,7 @@ from rnnlab import (
     TrainConfig,
     get_plugin,
 )
+from rnnlab_plugins.reports import ancestors, parent_of
 
 SUCCESS = 99.0  # a percentage (higher is better) that counts as solving the task
 # not a difference between rows (a warm start's parent is shown as the lengths before it)
@@ -101,53 +102,17 @@ def _intermediate(summary: dict[str, Any]) -> bool:
     return isinstance(stage, int) and isinstance(stages, int) and stage < stages
 
 
-def _parent(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, Run | None]:
-    """A warm-started run's parent record (from its provenance) and the parent run: among the
-    report's runs, else beside it in the same store (a report filtered by --L or --model
-    leaves the earlier stages out); None where there is none or it cannot be read."""
-    record = run.provenance.get("init_from")
-    if not isinstance(record, dict):
-        return None, None
-    ref = str(record.get("run"))
-    parent = by_id.get(ref)
-    if parent is None and ref and "/" not in ref and not ref.startswith("."):
-        beside = run.dir.parent / ref
-        if (beside / "config.yaml").is_file():
-            parent = Run(beside)
-            try:
-                parent.summary, parent.provenance  # noqa: B018  (read, or known damaged)
-            except RnnlabError:
-                parent = None
-    return record, parent
-
-
 def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
     """The sequence lengths a warm-started run's ancestors were trained on, oldest first, as
     far as their records go."""
     lengths: list[Any] = []
     current: Run | None = run
     while current is not None and len(lengths) < 100:
-        record, current = _parent(current, by_id)
+        record, current = parent_of(current, by_id)
         if record is None:
             break
         lengths.insert(0, record.get("L"))
     return lengths
-
-
-def _ancestors(run: Run, by_id: dict[str, Run]) -> list[dict[str, Any]] | None:
-    """The summaries of a warm-started run's ancestors, oldest first; None when one of them
-    cannot be found (then their epochs and time cannot be added)."""
-    found: list[dict[str, Any]] = []
-    current = run
-    while len(found) < 100:
-        record, parent = _parent(current, by_id)
-        if record is None:
-            return found
-        if parent is None:
-            return None
-        found.insert(0, parent.summary)
-        current = parent
-    return None
 
 
 def _finite(value: Any) -> bool:
@@ -242,9 +207,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             lengths = _before(run, by_id) + [summary.get("L")]
             shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
             recipe = f"{recipe}, {shown}" if recipe else shown
-            ancestors = _ancestors(run, by_id)
-            if ancestors is not None:  # the whole chain's epochs and time, as its budget
-                chain = [*ancestors, summary]
+            earlier = ancestors(run, by_id)
+            if earlier is not None:  # the whole chain's epochs and time, as its budget
+                chain = [*(r.summary for r in earlier), summary]
                 summary = {**summary, "chain": {
                     "train_time_s": sum(s.get("train_time_s", 0.0) for s in chain),
                     **({"epochs": sum(s["epochs"] for s in chain)}

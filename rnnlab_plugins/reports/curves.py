@@ -1,5 +1,9 @@
 """Learning curves: per run, the training loss of every batch as a faint band, and in front
-the mean training loss of each epoch (solid) and the dev mse (dashed); a short legend."""
+the mean training loss of each epoch (solid) and the dev mse (dashed); a short legend.
+
+A warm-started run (`--init-from`, a curriculum's later stage) is drawn where it continues:
+its updates counted after those of its ancestors (found in the same store), with a dotted line
+where it begins; so the stages of one chain, drawn together, follow each other."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
-from rnnlab_plugins.reports import by_start, check_range
+from rnnlab_plugins.reports import ancestors, by_start, check_range
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -37,6 +41,13 @@ MAX_SMOOTH = 10**9  # a window beyond any run's updates; larger ones overflow in
 MARKERS = "osD^v<>ph*"
 
 
+def updates_before(run: Run) -> int:
+    """The updates of a warm-started run's ancestors (0 for a run started afresh, or when an
+    ancestor is not in the store)."""
+    earlier = ancestors(run, {}) or []
+    return sum(int(r.summary.get("updates") or 0) for r in earlier)
+
+
 def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
     """Each run's per-batch loss as a faint band behind, and in front its per-epoch (or
     per-evaluation) mean training loss, solid, with the dev mse, dashed, where the run
@@ -45,22 +56,27 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
     positive (a log scale fits); adds a line per run to `notes`."""
     from matplotlib.lines import Line2D
 
-    positive, handles, any_dev = True, [], False
+    positive, handles, any_dev, continued = True, [], False, False
     for i, run in enumerate(runs):
         losses = run.losses()
         if len(losses) == 0:
             notes.append(f"{run.id}: no losses recorded")
             continue
         colour, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
-        updates = np.arange(1, len(losses) + 1)
+        before = updates_before(run)
+        updates = np.arange(1, len(losses) + 1) + before
+        if before:  # where this stage begins
+            continued = True
+            axes.axvline(before + 0.5, color=colour, linestyle=":", linewidth=1.0, zorder=2)
         axes.plot(updates, losses, color=colour, alpha=0.15, linewidth=0.6, zorder=1)
         window = smooth or max(1, len(losses) // 50)
         points = [m for m in run.metrics if "train_loss" in m and "updates" in m]
         if len(points) > 1:
-            x = [m["updates"] for m in points]
+            x = [m["updates"] + before for m in points]
             axes.plot(x, [m["train_loss"] for m in points], color=colour, marker=marker,
                       markersize=4, linewidth=1.8, zorder=3)
-            dev = [(m["updates"], m["dev_mse"]) for m in points if _finite(m.get("dev_mse"))]
+            dev = [(m["updates"] + before, m["dev_mse"]) for m in points
+                   if _finite(m.get("dev_mse"))]
             if dev:
                 any_dev = True
                 axes.plot(*zip(*dev, strict=True), color=colour, marker=marker,
@@ -72,9 +88,14 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
         handles.append(Line2D([], [], color=colour, marker=marker, markersize=4,
                               label=f"{run.config.get('model')} {run.id.rsplit('-', 1)[-1]}"))
         positive = positive and bool(np.all(losses > 0))
-        notes.append(f"{run.id}: {len(losses)} updates, loss {losses[0]:.4g} -> "
+        notes.append(f"{run.id}: {len(losses)} updates"
+                     + (f" after {before} of its earlier stages" if before else "")
+                     + f", loss {losses[0]:.4g} -> "
                      f"{moving_average(losses, window)[-1]:.4g} (mean of last {window})")
     if handles:
+        if continued:
+            handles.append(Line2D([], [], color="0.3", linestyle=":",
+                                  label="warm start: stage begins"))
         handles += [Line2D([], [], color="0.3", label="train loss, per epoch"),
                     *([Line2D([], [], color="0.3", linestyle="--", label="dev mse")]
                       * any_dev),
