@@ -229,3 +229,19 @@ def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_fr
         2, "error: --sweep nope: no runs of that sweep in runs\n")
     off = yaml.safe_load(cli("train", "alarmwork", "--clip-grad", "off", "--print-config").stdout)
     assert off["clip_grad"] is None  # the default recipe clips at 1; 'off' overrides it
+
+
+def test_lineage_records_edited_into_a_circle_end_the_walk(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    child = train(cli, "--L", "20", "--epochs", "1", "--init-from", parent)
+    store = RunStore("runs")
+    path = store.get(parent).dir / "provenance.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "init_from": {"run": child, "L": 20}}))
+    report = json.loads(cli("report", "accuracy", "--format", "json").stdout)
+    rows = {r["model"]: r for r in report["rows"]}
+    # the child's lengths before it, until the walk meets a run it has seen; no chain total
+    assert sorted(rows) == ["alarmwork", "alarmwork (L 20→10→20)", "always 0 (baseline)"]
+    assert rows["alarmwork (L 20→10→20)"]["L20_stages"] == "last"
+    curves = rnnlab.report("curves", [child], out_dir="pictures")
+    assert curves.notes[0].startswith(f"{child}: 10 updates, loss")

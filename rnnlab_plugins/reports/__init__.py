@@ -74,18 +74,18 @@ def parent_of(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, R
 
 def ancestors(run: Run, by_id: dict[str, Run]) -> list[Run] | None:
     """A warm-started run's ancestors, oldest first ([] for a run started afresh); None when
-    one of them cannot be found."""
+    one of them cannot be found, or the records go round in a circle (edited by hand)."""
     found: list[Run] = []
-    current = run
-    while len(found) < 100:
+    seen, current = {run.dir.resolve()}, run
+    while True:
         record, parent = parent_of(current, by_id)
         if record is None:
             return found
-        if parent is None:
+        if parent is None or parent.dir.resolve() in seen:
             return None
+        seen.add(parent.dir.resolve())
         found.insert(0, parent)
         current = parent
-    return None
 
 
 def one_run(request: ReportRequest, report: str, kind: str, what: str,

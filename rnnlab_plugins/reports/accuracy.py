@@ -106,13 +106,16 @@ def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
     """The sequence lengths a warm-started run's ancestors were trained on, oldest first, as
     far as their records go."""
     lengths: list[Any] = []
-    current: Run | None = run
-    while current is not None and len(lengths) < 100:
-        record, current = parent_of(current, by_id)
+    seen, current = {run.dir.resolve()}, run
+    while True:
+        record, parent = parent_of(current, by_id)
         if record is None:
-            break
+            return lengths
         lengths.insert(0, record.get("L"))
-    return lengths
+        if parent is None or parent.dir.resolve() in seen:  # unknown before, or a circle
+            return lengths
+        seen.add(parent.dir.resolve())
+        current = parent
 
 
 def _finite(value: Any) -> bool:
