@@ -161,7 +161,10 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     # a parent gone from the store: the last stage's own figures, said so
     shutil.rmtree(by_stage[(0, 1)].dir)
     alone = rnnlab.report("curves", [two.id], out_dir="pictures")
-    assert alone.notes[0].startswith(f"{two.id}: 20 updates, loss")  # drawn from update 1
+    assert alone.notes[:2] == [
+        f"{two.id}: an earlier stage is not in the store (or not the run its record names): "
+        "drawn from update 1", alone.notes[1]]
+    assert alone.notes[1].startswith(f"{two.id}: 20 updates, loss")
     table = cli("report", "accuracy", "--L", "20").stdout
     assert "(last stage)" in table and "(all stages)" not in table
     partial = json.loads(cli("report", "accuracy", "--L", "20", "--format", "json").stdout)
@@ -244,4 +247,62 @@ def test_lineage_records_edited_into_a_circle_end_the_walk(data, cli):
     assert sorted(rows) == ["alarmwork", "alarmwork (L 20→10→20)", "always 0 (baseline)"]
     assert rows["alarmwork (L 20→10→20)"]["L20_stages"] == "last"
     curves = rnnlab.report("curves", [child], out_dir="pictures")
-    assert curves.notes[0].startswith(f"{child}: 10 updates, loss")
+    assert curves.notes[0].endswith(": drawn from update 1")
+    assert curves.notes[1].startswith(f"{child}: 10 updates, loss")
+
+
+def test_curricula_that_differ_only_before_their_last_stage_are_rows_of_their_own(data, cli):
+    for name, first in (("short", 1), ("long", 3)):
+        with open(f"{name}.yaml", "w") as handle:
+            yaml.safe_dump({**CURRICULUM, "name": name, "seeds": 1,
+                            "stages": [{"L": 10, "epochs": first}, {"L": 20, "epochs": 1}]},
+                           handle)
+        assert cli("sweep", f"{name}.yaml").exit_code == 0
+    rows = json.loads(cli("report", "accuracy", "--format", "json").stdout)["rows"]
+    chains = {r["model"]: r for r in rows if "→" in r["model"]}
+    assert {name: (r["L20_n"], r["L20_epochs"], r["L20_sequence_steps"])
+            for name, r in chains.items()} == {
+        "alarmwork (L 10→20, stage1.epochs=1)": (1, 2, 200 * 10 + 200 * 20),
+        "alarmwork (L 10→20, stage1.epochs=3)": (1, 4, 3 * 200 * 10 + 200 * 20)}
+    # the same curriculum run again (--force): the same results, each counted once
+    assert cli("sweep", "short.yaml", "--force").exit_code == 0
+    report = json.loads(cli("report", "accuracy", "--format", "json").stdout)
+    again = {r["model"]: r["L20_n"] for r in report["rows"] if "→" in r["model"]}
+    assert again == {name: 1 for name in chains}
+    assert "1 duplicate run of a configuration and seed already counted" in " ".join(
+        report["notes"])
+
+
+def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, cli):
+    first = train(cli, "--L", "10", "--epochs", "1")
+    second = train(cli, "--L", "20", "--epochs", "1", "--init-from", first)
+    store = RunStore("runs")
+    (store.get(first).dir / "provenance.json").write_text('{"torch": ')  # truncated
+    table = json.loads(cli("report", "accuracy", "--format", "json").stdout)
+    (row,) = [r for r in table["rows"] if "→" in r["model"]]
+    assert (row["model"], row["L20_stages"], row["L20_epochs"]) == ("alarmwork (L 10→20)",
+                                                                    "last", 1)
+    assert ("1 warm-started run with an earlier stage not found, unreadable or not the run "
+            "its record names") in " ".join(table["notes"])
+    # a parent whose record does not match (another run put in its place) is not counted
+    path = store.get(second).dir / "provenance.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "init_from": {**record["init_from"], "updates": 7}}))
+    (store.get(first).dir / "provenance.json").write_text("{}")
+    table = json.loads(cli("report", "accuracy", "--format", "json").stdout)
+    assert [r["L20_stages"] for r in table["rows"] if "L20_stages" in r] == ["last"]
+    for key, value in (("epochs", 10**400), ("updates", -5), ("L", 10**30)):
+        summary = store.get(first).dir / "summary.json"
+        good = summary.read_text()
+        summary.write_text(json.dumps({**json.loads(good), key: value}))
+        result = cli("report", "accuracy", "--set", "plot=true", "--out", "pics",
+                     "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        assert any(note.startswith(f"warning: left out damaged run {summary}: '{key}' is not "
+                                   "a number in [0, ")
+                   for note in json.loads(result.stdout)["notes"])
+        summary.write_text(good)
+    long_id = {**record, "init_from": {**record["init_from"], "run": "b" * 5000}}
+    path.write_text(json.dumps(long_id))
+    result = cli("report", "accuracy")
+    assert result.exit_code == 0 and "(last stage)" in result.stdout

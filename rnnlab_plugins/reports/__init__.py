@@ -52,24 +52,39 @@ def completed_on(runs: list[Run], kind: str) -> list[Run]:
     return found
 
 
+UNKNOWN: dict[str, Any] = {}  # a warm start whose parent record is damaged or unreadable
+
+
 def parent_of(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, Run | None]:
     """A warm-started run's parent record (from its provenance) and the parent run: among
     `by_id`, else beside it in the same store (a report filtered by --L or --model leaves the
-    earlier stages out); None where there is none or it cannot be read."""
-    record = run.provenance.get("init_from")
+    earlier stages out). (None, None) for a run started afresh; (record, None) where the parent
+    cannot be found, cannot be read, or is not the run the record describes (its L and updates
+    differ); (UNKNOWN, None) where the run's own record is damaged."""
+    try:
+        record = run.provenance.get("init_from")
+    except RnnlabError:
+        return (UNKNOWN, None) if run.config.get("init_from") else (None, None)
     if not isinstance(record, dict):
-        return None, None
-    ref = str(record.get("run"))
+        return (UNKNOWN, None) if run.config.get("init_from") else (None, None)
+    ref = str(record.get("run") or "")
     parent = by_id.get(ref)
-    if parent is None and ref and "/" not in ref and not ref.startswith("."):
+    if parent is None and 0 < len(ref) <= 200 and ref.isprintable() and "/" not in ref \
+            and not ref.startswith("."):
         beside = run.dir.parent / ref
-        if (beside / "config.yaml").is_file():
-            parent = Run(beside)
-            try:
-                parent.summary, parent.provenance  # noqa: B018  (read, or known damaged)
-            except RnnlabError:
-                parent = None
-    return record, parent
+        try:
+            parent = Run(beside) if (beside / "config.yaml").is_file() else None
+        except OSError:
+            parent = None
+    if parent is None:
+        return record, None
+    try:
+        same = (parent.config.get("L") == record.get("L")
+                and parent.summary.get("updates") == record.get("updates"))
+        parent.provenance  # noqa: B018  (read now: damaged is unknown, not an error later)
+    except RnnlabError:
+        return record, None
+    return record, (parent if same else None)
 
 
 def ancestors(run: Run, by_id: dict[str, Run]) -> list[Run] | None:

@@ -11,9 +11,10 @@ Runs that differ in anything but the seed (paths and device do not change result
 their own: the row names the model, its dataset when the table holds several, its recipe
 (sweep recipes), and the options and settings that differ among the runs of that model and
 recipe, e.g. `lstm (lr=0.001)` and `lstm (lr=0.01)`. Runs of the same configuration and seed (a
-cell run twice, a copied run directory) are one result: the first is counted, the others are
-listed as duplicates. The last rows are the baselines the datasets declare, e.g. what always
-predicting 0 scores on the same test data: the floor that means "learned nothing".
+cell run twice, a copied run directory; for a warm start, after the same earlier stages) are
+one result: the first is counted, the others are listed as duplicates. The last rows are the
+baselines the datasets declare, e.g. what always predicting 0 scores on the same test data: the
+floor that means "learned nothing".
 
 Warm-started runs (`--init-from`, a sweep's `stages:`) are rows of their own, named by the
 lengths they were trained on before, e.g. `alarmwork (L 50→100→200)`; their cells add the
@@ -21,6 +22,7 @@ training budget in sequence-steps, their ancestors' included (`_sequence_steps`)
 the epochs and training time of every stage, "(all stages)", when the ancestors are among the
 report's runs, else the last stage's, "(last stage)" (`_stages`: all or last). The earlier
 stages of a sweep's curriculum are not rows: they are part of their final stage's budget.
+Curricula that differ only in an earlier stage are rows of their own (`stage1.epochs=5`).
 
 Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_success`, `_epochs`,
 `_train_time_s` (and `_sequence_steps`, `_stages` for warm starts) per length, `all_...` for
@@ -119,8 +121,32 @@ def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
 
 
 def _finite(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+# The counts and lengths a summary may hold, and the most each can sensibly be: a larger (or a
+# negative) one was not written by a training run, and would overflow the table's arithmetic.
+COUNTS = {"L": 10**7, "epochs": 10**9, "updates": 10**12, "train_time_s": 1e9,
+          "sequence_steps": 1e18, "total_sequence_steps": 1e18}
+
+
+def _number(value: Any) -> float:
+    """A count from a summary as a float; 0 where it is not a sane count."""
+    return float(value) if _finite(value) and 0 <= value <= 1e18 else 0.0
+
+
+def _insane(summary: dict[str, Any]) -> str | None:
+    """The first count in a summary that no run could have written, if any."""
+    for key, high in COUNTS.items():
+        value = summary.get(key)
+        if value is not None and not (_finite(value) and 0 <= value <= high):
+            return f"'{key}' is not a number in [0, {high:g}]"
+    return None
 
 
 def _usable(run: Run) -> dict[str, Any] | None:
@@ -151,6 +177,13 @@ def _options(config: dict[str, Any]) -> dict[str, str]:
     return {str(k): json.dumps(v, sort_keys=True, default=str) for k, v in options.items()}
 
 
+def _result_key(config: dict[str, Any]) -> str:
+    """What a run computed, seed included, without its paths or its parent's id (a warm start
+    is compared by its earlier stages' own keys): equal keys, equal results."""
+    apart = [config.get(k) for k in ("model", "data", "L", "seed")]
+    return json.dumps([apart, _options(config)], sort_keys=True, default=str)
+
+
 def _shown(value: str) -> str:
     """An option's value as written in a row name (0.001, adam, None)."""
     loaded = json.loads(value)
@@ -169,9 +202,13 @@ def _names(groups: dict[tuple[str, str, str, str], dict[str, str]], several_data
         model, data, recipe, _ = group
         siblings = apart[(model, data, recipe)]
         keys = sorted({k for o in siblings for k in o})
-        differ = [k for k in keys if len({o.get(k) for o in siblings}) > 1]
+        # an earlier stage's option (stageN.key) counts where known: a chain with a stage
+        # missing from the store is not another row for that
+        differ = [k for k in keys if len({o.get(k) for o in siblings
+                                          if k in o or not k.startswith("stage")}) > 1]
         parts = [recipe] if recipe else []
-        parts += [f"{k}={_shown(options[k])}" if k in options else f"{k} unset" for k in differ]
+        parts += [f"{k}={_shown(options[k])}" if k in options else f"{k} unset" for k in differ
+                  if k in options or not k.startswith("stage")]
         name = f"{model} [{data}]" if several_datasets else model
         names[group] = name + (f" ({', '.join(parts)})" if parts else "")
     return names
@@ -188,17 +225,27 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     duplicates: list[tuple[Run, Run]] = []
     found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]] = []
     by_id = {run.id: run for run in request.runs}
-    stages = 0
+    stages = broken = 0
+    damaged: list[str] = []
     for run in request.runs:
         summary = _usable(run)
         if summary is None:
             skipped += 1
             continue
+        why = _insane(summary)
+        if why:
+            damaged.append(f"warning: left out damaged run {run.dir / 'summary.json'}: {why}")
+            continue
         if _intermediate(summary):
             stages += 1
             continue
-        # the same configuration, seed and recipe: one result, not two seeds
-        key = f"{summary.get('recipe', '')}/{run.config_key()}"
+        warm = bool(run.config.get("init_from"))
+        earlier = ancestors(run, by_id) if warm else []
+        # the same configuration, seed and recipe after the same earlier stages: one result,
+        # not two seeds (a warm start's history is part of what it computed)
+        history = ([_result_key(r.config) for r in earlier] if earlier is not None
+                   else [f"?{run.config.get('init_from')}"])
+        key = "/".join([str(summary.get("recipe", "")), *history, _result_key(run.config)])
         if key in counted:
             duplicates.append((run, counted[key]))
             continue
@@ -206,16 +253,18 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         data = str(summary.get("data") or run.config.get("data") or "")
         options = _options(run.config)
         recipe = str(summary.get("recipe", ""))
-        if run.config.get("init_from"):  # named by the lengths it was trained on
+        if warm:  # named by the lengths it was trained on
             lengths = _before(run, by_id) + [summary.get("L")]
             shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
             recipe = f"{recipe}, {shown}" if recipe else shown
-            earlier = ancestors(run, by_id)
+            broken += earlier is None
+            for i, stage in enumerate(earlier or []):  # other earlier stages: another row
+                options.update({f"stage{i + 1}.{k}": v for k, v in _options(stage.config).items()})
             if earlier is not None:  # the whole chain's epochs and time, as its budget
                 chain = [*(r.summary for r in earlier), summary]
                 summary = {**summary, "chain": {
-                    "train_time_s": sum(s.get("train_time_s", 0.0) for s in chain),
-                    **({"epochs": sum(s["epochs"] for s in chain)}
+                    "train_time_s": sum(_number(s.get("train_time_s")) for s in chain),
+                    **({"epochs": sum(_number(s["epochs"]) for s in chain)}
                        if all("epochs" in s for s in chain) else {})}}
         group = (str(summary.get("model")), data, recipe, json.dumps(options, sort_keys=True))
         found.append((group, options, summary))
@@ -274,14 +323,20 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     if stages:
         notes.append(f"{_count(stages, 'earlier stage run')} of curricula counted in their "
                      "final stage's budget")
+    if broken:
+        notes.append(f"{_count(broken, 'warm-started run')} with an earlier stage not found, "
+                     "unreadable or not the run its record names: epochs and time of its last "
+                     "stage only")
     if skipped:
         notes.append(f"{_count(skipped, 'run')} not completed or without {what} left out")
     if duplicates:
         pairs = ", ".join(f"{dup.id} (= {first.id})" for dup, first in duplicates)
         notes.append(f"{_count(len(duplicates), 'duplicate run')} of a configuration and "
                      f"seed already counted left out: {pairs}")
-    if not rows:
-        notes = ["no completed runs match (train some with `rnnlab train MODEL`)"]
+    notes += damaged
+    if not rows:  # what there was, if anything, and that nothing is left to show
+        notes = [*notes[1:], "no completed runs match" + (
+            "" if len(notes) > 1 else " (train some with `rnnlab train MODEL`)")]
     title = ("T" + metrics[0][1:].replace(" in %", " (%)") if len(metrics) == 1
              else "Test results")  # several metrics: the notes name them
     title += " by model" + (" and sequence length L" if lengths else "")

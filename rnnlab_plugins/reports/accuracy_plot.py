@@ -15,6 +15,7 @@ legend sits to the right of the plot, where it hides nothing however many rows t
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,11 @@ def series(row: dict[str, Any], key: str) -> tuple[list[int], list[Any]]:
 
 
 def per_epoch(row: dict[str, Any]) -> tuple[list[int], list[float]]:
-    """The lengths at which a row has training times, and the mean seconds per epoch there."""
+    """The lengths at which a row has training times, and the mean seconds per epoch there
+    (not for a curriculum's whole chain: its epochs were at other lengths too)."""
     lengths, times = series(row, "train_time_s")
     kept = [(L, t / row[f"L{L}_epochs"]) for L, t in zip(lengths, times, strict=True)
-            if row.get(f"L{L}_epochs")]
+            if row.get(f"L{L}_epochs") and row.get(f"L{L}_stages") != "all"]
     return [L for L, _ in kept], [t for _, t in kept]
 
 
@@ -79,8 +81,14 @@ def length_axis(axes: Any, lengths: list[int]) -> bool:
     return log
 
 
+LABEL_WIDTH = 36  # characters per legend line: long row names wrap instead of eating the plot
+
+
 def _legend(axes: Any) -> None:
-    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    handles, labels = axes.get_legend_handles_labels()
+    wrapped = ["\n".join(textwrap.wrap(label, LABEL_WIDTH)) or label for label in labels]
+    axes.legend(handles, wrapped, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                borderaxespad=0.0)
 
 
 def accuracy_figure(rows: list[dict[str, Any]], ylabel: str, out_dir: Path) -> Path:
@@ -130,7 +138,8 @@ def _accuracy(axes: Any, rows: list[dict[str, Any]], ylabel: str) -> None:
     for row in rows:
         lengths, means = series(row, "acc_mean")
         if lengths and row["model"].endswith("(baseline)"):
-            axes.plot(lengths, means, "--", color="0.5", linewidth=1.2, label=row["model"])
+            axes.plot(lengths, means, "--", color="0.5", linewidth=1.2, marker="_",
+                      markersize=14, label=row["model"])  # a marker: one length shows too
     for i, row in enumerate(models):
         lengths, means = series(row, "acc_mean")
         stds = [row.get(f"L{L}_acc_std", 0.0) for L in lengths]

@@ -41,11 +41,16 @@ MAX_SMOOTH = 10**9  # a window beyond any run's updates; larger ones overflow in
 MARKERS = "osD^v<>ph*"
 
 
-def updates_before(run: Run) -> int:
-    """The updates of a warm-started run's ancestors (0 for a run started afresh, or when an
-    ancestor is not in the store)."""
-    earlier = ancestors(run, {}) or []
-    return sum(int(r.summary.get("updates") or 0) for r in earlier)
+def updates_before(run: Run) -> int | None:
+    """The updates of a warm-started run's ancestors (0 for a run started afresh); None when
+    one of them is not in the store (or not the run its record names)."""
+    earlier = ancestors(run, {})
+    if earlier is None:
+        return None
+    counts = [r.summary.get("updates") for r in earlier]
+    if not all(isinstance(c, int) and 0 <= c <= 10**12 for c in counts):
+        return None
+    return sum(counts)
 
 
 def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
@@ -64,6 +69,10 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
             continue
         colour, marker = f"C{i % 10}", MARKERS[i % len(MARKERS)]
         before = updates_before(run)
+        if before is None:
+            notes.append(f"{run.id}: an earlier stage is not in the store (or not the run its "
+                         "record names): drawn from update 1")
+            before = 0
         updates = np.arange(1, len(losses) + 1) + before
         if before:  # where this stage begins
             continued = True
