@@ -300,6 +300,9 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
             raise UsageError(f"--sweep {sweep}: no runs of that sweep in {runs_dir}"
                              + (f" (sweeps there: {shown})" if known else ""))
         runs = [r for r in runs if r.summary.get("sweep") == sweep]
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a directory (reports write "
+                         "their pictures into a directory)")
     request = ReportRequest(
         runs=runs, run_ids=list(run_ids or []), models=list(models or []),
         lengths=list(lengths or []),

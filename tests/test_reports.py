@@ -163,3 +163,19 @@ def test_curves_put_the_epoch_means_and_dev_in_front_of_the_batch_band(small_dat
     labels = [t.get_text() for t in axes.get_legend().get_texts()]
     assert labels == [f"lstm {r.id.rsplit('-', 1)[-1]}" for r in runs] + [
         "train loss, per epoch", "dev mse", "loss per batch"]
+
+
+def test_report_out_that_is_a_file_is_refused_before_any_work(workdir, cli):
+    Path("taken").write_text("mine")
+    result = cli("report", "accuracy", "--set", "plot=true", "--out", "taken")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: --out taken: exists and is not a directory (reports write their pictures "
+        "into a directory)\n")
+    assert Path("taken").read_text() == "mine"
+
+
+def test_plugins_lists_homework_beside_a_models_own_recipe(cli):
+    shown = cli("plugins", "mlp-lite").stdout.splitlines()
+    assert shown[2] == ("recipe (default): optimizer=adam, lr=0.001, hidden=128, epochs=20, "
+                        "shuffle=True")
+    assert shown[3] == "other recipes (--recipe NAME): homework (rnnlab defaults)"

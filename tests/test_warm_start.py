@@ -191,6 +191,8 @@ def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):
         ([], "'stages' expects a list of mappings of training options, e.g. [{L: 50, epochs: "
          "5}, {L: 200, epochs: 45}]"),
         ([{"L": 10}, "x"], "stage 2 expects a mapping of training options, got 'x'"),
+        ([{"L": 10, "epoch": 1}], "stage 1: unknown key 'epoch' (expected training options and "
+         "set)"),
     ]:
         with open("bad.yaml", "w") as handle:
             yaml.safe_dump({**CURRICULUM, "stages": stages}, handle)

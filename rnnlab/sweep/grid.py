@@ -108,7 +108,8 @@ def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[in
     return spec
 
 
-def axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
+def axes(options: dict[str, Any], where: str, expected: str = "training options, set, seeds, "
+         "recipes, stages, name") -> dict[str, list[Any]]:
     """Options with every value as a list (an axis); `set:` entries become 'set.KEY'."""
     found: dict[str, list[Any]] = {}
     for key, value in options.items():
@@ -123,8 +124,7 @@ def axes(options: dict[str, Any], where: str) -> dict[str, list[Any]]:
             if not found[name]:
                 raise UsageError(f"{where}: {short(str(key))} is an empty list")
         else:
-            raise UsageError(f"{where}: unknown key {short(str(key))} (expected training options, "
-                             "set, seeds, recipes, stages, name)")
+            raise UsageError(f"{where}: unknown key {short(str(key))} (expected {expected})")
     return found
 
 
@@ -214,7 +214,7 @@ def _stages(stages: Any, where: str) -> list[dict[str, Any]]:
             if any(isinstance(v, list) for v in inner):
                 raise UsageError(f"{where}: stage {number}: {short(str(key))} takes one value "
                                  "in a stage (axes go outside 'stages')")
-        options = axes(stage, f"{where}: stage {number}")
+        options = axes(stage, f"{where}: stage {number}", "training options and set")
         checked.append({k: v[0] for k, v in options.items()})
     return checked
 

@@ -60,8 +60,11 @@ def plugin_details(console: Console, details: list[dict[str, Any]]) -> None:
         if d["summary"]:
             console.print(one_line(d["summary"]), markup=False, soft_wrap=True)
         if d.get("recipe") and not d.get("default_recipe"):
-            console.print("recipe: " + ", ".join(f"{k}={v}" for k, v in d["recipe"].items()),
-                          markup=False)
+            console.print("recipe (default): " + ", ".join(f"{k}={v}" for k, v in
+                                                           d["recipe"].items()), markup=False)
+            if list(d.get("recipes", {})) == ["homework"]:  # the one named besides it
+                console.print("other recipes (--recipe NAME): homework (rnnlab defaults)",
+                              markup=False)
         if len(d.get("recipes", {})) > 1 or d.get("default_recipe"):
             console.print("recipes (--recipe NAME):", markup=False)
             for name, options in d["recipes"].items():

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
 from rnnlab_plugins.reports import ancestors, by_start, check_range
@@ -120,6 +121,7 @@ def picture(runs: list[Run], smooth: int, notes: list[str], title: str = "") -> 
     if draw(axes, runs, smooth, notes):
         axes.set_yscale("log")
     axes.set_xlabel("update")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # updates are whole numbers
     axes.set_ylabel("loss")
     if title:
         axes.set_title(title)
