@@ -63,6 +63,7 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
     from matplotlib.lines import Line2D
 
     positive, handles, any_dev, continued = True, [], False, False
+    styles = set()  # how the runs' front lines were drawn: per epoch, or a moving average
     for i, run in enumerate(runs):
         losses = run.losses()
         if len(losses) == 0:
@@ -81,6 +82,7 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
         axes.plot(updates, losses, color=colour, alpha=0.15, linewidth=0.6, zorder=1)
         window = smooth or max(1, len(losses) // 50)
         points = [m for m in run.metrics if "train_loss" in m and "updates" in m]
+        styles.add("epoch" if len(points) > 1 else "average")
         if len(points) > 1:
             x = [m["updates"] + before for m in points]
             axes.plot(x, [m["train_loss"] for m in points], color=colour, marker=marker,
@@ -106,7 +108,12 @@ def draw(axes: Any, runs: list[Run], smooth: int, notes: list[str]) -> bool:
         if continued:
             handles.append(Line2D([], [], color="0.3", linestyle=":",
                                   label="warm start: stage begins"))
-        handles += [Line2D([], [], color="0.3", label="train loss, per epoch"),
+        handles += [*([Line2D([], [], color="0.3", marker="o", markersize=4,
+                              label="train loss, per epoch")] * ("epoch" in styles)),
+                    *([Line2D([], [], color="0.3", linewidth=1.8,
+                              label="train loss, moving average"
+                              + (f" of {smooth} updates" if smooth else ""))]
+                      * ("average" in styles)),
                     *([Line2D([], [], color="0.3", linestyle="--", label="dev mse")]
                       * any_dev),
                     Line2D([], [], color="0.3", alpha=0.3, label="loss per batch")]
