@@ -160,6 +160,9 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     assert curves.notes[0].startswith(f"{one.id}: 10 updates, loss")
     # a parent gone from the store: the last stage's own figures, said so
     shutil.rmtree(by_stage[(0, 1)].dir)
+    listed = {r["id"]: r["parent_here"] for r in json.loads(cli("runs", "--json").stdout)}
+    assert (listed[two.id], listed[by_stage[(1, 2)].id]) == (False, True)
+    assert cli("runs").stdout.count("(not in this store)") == 1
     alone = rnnlab.report("curves", [two.id], out_dir="pictures")
     assert alone.notes[:2] == [
         f"{two.id}: an earlier stage is not in the store (or not the run its record names): "

@@ -19,11 +19,12 @@ def runs_cmd(
 
     Status: running (a live process writes it), completed, interrupted, failed, abandoned
     (it says running, but the process that wrote it was killed). A warm-started run names
-    the run it started from (--init-from)."""
+    the run it started from (--init-from), and says so where that run is not in the store."""
     from rnnlab import ui
     from rnnlab.runs import RunStore
 
     runs, damaged = RunStore(runs_dir).scan()
+    here = {run.id for run in runs} | {path.name for path, _ in damaged}
     rows: list[dict[str, Any]] = []
     for run in runs:
         config, summary = run.config, run.summary
@@ -31,10 +32,11 @@ def runs_cmd(
         rows.append({"id": run.id, "model": config.get("model"), "data": config.get("data"),
                      "L": config.get("L"), "seed": config.get("seed"), "status": run.state(),
                      "metric": key, "test": (summary.get("test") or {}).get(key),
-                     "init_from": config.get("init_from")})
+                     "init_from": config.get("init_from"),
+                     "parent_here": config.get("init_from") in here})
     rows += [{"id": path.name, "model": None, "data": None, "L": None, "seed": None,
               "status": "damaged", "metric": "", "test": None, "init_from": None,
-              "reason": reason}
+              "parent_here": False, "reason": reason}
              for path, reason in damaged]
     if as_json:
         out.print_json(json.dumps(rows))

@@ -107,6 +107,8 @@ def runs(console: Console, runs_dir: str, rows: list[dict[str, Any]],
         ident = cell(r["id"])
         if r.get("init_from"):
             ident.append("\n from ").append(cell(r["init_from"]))
+            if not r.get("parent_here", True):
+                ident.append("\n (not in this store)")
         table.add_row(ident, cell(r["L"] if r["L"] else "-"),
                       cell("-" if r["seed"] is None else r["seed"]), cell(r["status"]),
                       cell(test(r)))
