@@ -20,8 +20,6 @@ from rnnlab.provenance import file_sha256
 from rnnlab.run import Run
 from rnnlab.runs import RunStore
 
-MAX_LINEAGE = 1000  # ancestors followed at most (a hand-edited provenance could loop)
-
 
 def parent_run(cfg: TrainConfig) -> Run:
     """The run `cfg.init_from` names (id, unique id prefix or directory), checked: completed,
@@ -115,20 +113,3 @@ def total_sequence_steps(run: Run) -> int | None:
     summary = run.summary
     total = summary.get("total_sequence_steps", summary.get("sequence_steps"))
     return int(total) if isinstance(total, (int, float)) else None
-
-
-def lineage(run: Run, store: RunStore) -> list[str]:
-    """The ids of the runs `run` descends from, parent first, as far as they are in `store`."""
-    chain: list[str] = []
-    current = run
-    while len(chain) < MAX_LINEAGE:
-        record = current.provenance.get("init_from")
-        parent = record.get("run") if isinstance(record, dict) else None
-        if not isinstance(parent, str) or parent in chain or parent == run.id:
-            break
-        chain.append(parent)
-        try:
-            current = store.get(parent)
-        except UsageError:
-            break  # not in this store (moved, deleted): the chain stops at its id
-    return chain

@@ -66,9 +66,9 @@ def test_the_parent_is_recorded_and_budgets_add_up(data, cli):
     assert (run.summary["init_from"], run.summary["sequence_steps"],
             run.summary["total_sequence_steps"]) == (parent, 200 * 20, 4000 + 4000)
     grandchild = train(cli, "--L", "20", "--epochs", "1", "--init-from", child)
-    from rnnlab.warm_start import lineage
+    from rnnlab_plugins.reports import ancestors
 
-    assert lineage(RunStore("runs").get(grandchild), RunStore("runs")) == [child, parent]
+    assert [r.id for r in ancestors(RunStore("runs").get(grandchild), {})] == [parent, child]
     rows = {r["id"]: r for r in json.loads(cli("runs", "--json").stdout)}
     assert (rows[grandchild]["init_from"], rows[parent]["init_from"]) == (child, None)
     # the run's summary says where it started and what it cost
