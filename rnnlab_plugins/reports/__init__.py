@@ -87,20 +87,38 @@ def parent_of(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, R
     return record, (parent if same else None)
 
 
-def ancestors(run: Run, by_id: dict[str, Run]) -> list[Run] | None:
-    """A warm-started run's ancestors, oldest first ([] for a run started afresh); None when
-    one of them cannot be found, or the records go round in a circle (edited by hand)."""
+def lineage(run: Run, by_id: dict[str, Run]) -> tuple[list[dict[str, Any]], list[Run] | None]:
+    """A warm-started run's parent records and its ancestors, oldest first, as far as the
+    records go ([], [] for a run started afresh); the ancestors are None when one of them
+    cannot be found, or the records go round in a circle (edited by hand)."""
+    records: list[dict[str, Any]] = []
     found: list[Run] = []
     seen, current = {run.dir.resolve()}, run
     while True:
         record, parent = parent_of(current, by_id)
         if record is None:
-            return found
+            return records, found
+        records.insert(0, record)
         if parent is None or parent.dir.resolve() in seen:
-            return None
+            return records, None
         seen.add(parent.dir.resolve())
         found.insert(0, parent)
         current = parent
+
+
+def ancestors(run: Run, by_id: dict[str, Run]) -> list[Run] | None:
+    """A warm-started run's ancestors, oldest first (see `lineage`)."""
+    return lineage(run, by_id)[1]
+
+
+def png(figure: Any) -> bytes:
+    """A matplotlib figure, laid out, as PNG bytes."""
+    import io
+
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def one_run(request: ReportRequest, report: str, kind: str, what: str,

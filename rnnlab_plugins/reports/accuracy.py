@@ -47,7 +47,7 @@ from rnnlab import (
     TrainConfig,
     get_plugin,
 )
-from rnnlab_plugins.reports import ancestors, parent_of
+from rnnlab_plugins.reports import lineage
 
 SUCCESS = 99.0  # a percentage (higher is better) that counts as solving the task
 # not a difference between rows (a warm start's parent is shown as the lengths before it)
@@ -102,22 +102,6 @@ def _intermediate(summary: dict[str, Any]) -> bool:
     """An earlier stage of a sweep's curriculum (its final stage is the result)."""
     stage, stages = summary.get("stage"), summary.get("stages")
     return isinstance(stage, int) and isinstance(stages, int) and stage < stages
-
-
-def _before(run: Run, by_id: dict[str, Run]) -> list[Any]:
-    """The sequence lengths a warm-started run's ancestors were trained on, oldest first, as
-    far as their records go."""
-    lengths: list[Any] = []
-    seen, current = {run.dir.resolve()}, run
-    while True:
-        record, parent = parent_of(current, by_id)
-        if record is None:
-            return lengths
-        lengths.insert(0, record.get("L"))
-        if parent is None or parent.dir.resolve() in seen:  # unknown before, or a circle
-            return lengths
-        seen.add(parent.dir.resolve())
-        current = parent
 
 
 def _finite(value: Any) -> bool:
@@ -240,7 +224,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             stages += 1
             continue
         warm = bool(run.config.get("init_from"))
-        earlier = ancestors(run, by_id) if warm else []
+        records, earlier = lineage(run, by_id) if warm else ([], [])
         # the same configuration, seed and recipe after the same earlier stages: one result,
         # not two seeds (a warm start's history is part of what it computed)
         history = ([_result_key(r.config) for r in earlier] if earlier is not None
@@ -254,7 +238,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         options = _options(run.config)
         recipe = str(summary.get("recipe", ""))
         if warm:  # named by the lengths it was trained on
-            lengths = _before(run, by_id) + [summary.get("L")]
+            lengths = [record.get("L") for record in records] + [summary.get("L")]
             shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
             recipe = f"{recipe}, {shown}" if recipe else shown
             broken += earlier is None

@@ -14,7 +14,6 @@ legend sits to the right of the plot, where it hides nothing however many rows t
 
 from __future__ import annotations
 
-import io
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
 from rnnlab import atomic_write
+from rnnlab_plugins.reports import png
 
 
 def series(row: dict[str, Any], key: str) -> tuple[list[int], list[Any]]:
@@ -43,11 +43,8 @@ def per_epoch(row: dict[str, Any]) -> tuple[list[int], list[float]]:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buffer.getvalue())
+    atomic_write(path, png(figure))
     return path
 
 

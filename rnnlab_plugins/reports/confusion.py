@@ -3,7 +3,6 @@ each predicted class (the largest output), as a table and as a picture (confusio
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ from matplotlib.figure import Figure
 
 import rnnlab
 from rnnlab import Column, ReportRequest, ReportResult, UsageError, atomic_write
-from rnnlab_plugins.reports import one_run
+from rnnlab_plugins.reports import one_run, png
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -39,10 +38,7 @@ def picture(counts: np.ndarray, title: str) -> bytes:
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return png(figure)
 
 
 def confusion_report(request: ReportRequest) -> ReportResult:

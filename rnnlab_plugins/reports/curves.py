@@ -7,7 +7,6 @@ where it begins; so the stages of one chain, drawn together, follow each other."
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from rnnlab import ReportRequest, ReportResult, Run, UsageError, atomic_write
-from rnnlab_plugins.reports import ancestors, by_start, check_range
+from rnnlab_plugins.reports import ancestors, by_start, check_range, png
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -133,10 +132,7 @@ def picture(runs: list[Run], smooth: int, notes: list[str], title: str = "") -> 
     if title:
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return png(figure)
 
 
 def _finite(value: Any) -> bool:
