@@ -64,7 +64,7 @@ def parent_of(run: Run, by_id: dict[str, Run]) -> tuple[dict[str, Any] | None, R
     try:
         record = run.provenance.get("init_from")
     except RnnlabError:
-        return (UNKNOWN, None) if run.config.get("init_from") else (None, None)
+        record = None
     if not isinstance(record, dict):
         return (UNKNOWN, None) if run.config.get("init_from") else (None, None)
     ref = str(record.get("run") or "")
