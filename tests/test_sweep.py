@@ -248,6 +248,31 @@ def test_command_line_options_override_the_sweep_file():
                               name=None)
 
 
+def test_the_command_line_overrides_recipes_and_stages_too(small_data):
+    """`--epochs 1` on a curriculum makes every stage one epoch (a quick try of the file), and
+    an option given on the command line holds in every recipe and stage that sets it."""
+    spec = {"model": "alarmwork", "seeds": 1, "lr": 0.1,
+            "recipes": {"a": {"lr": 0.2, "set": {"rec_init": "identity", "impl": "bptt"},
+                              "stages": [{"L": 10, "epochs": 3, "lr": 0.3},
+                                         {"L": 10, "epochs": 4, "set": {"rec_init": "xavier"}}]},
+                        "b": {"epochs": 7}}}
+    plain = sweep.build(sweep.apply_overrides(spec, models=[], lengths=[], seeds=None,
+                                              epochs=None, sets={}, name=None),
+                        rnnlab.registry.default())
+    assert [(c.recipe, c.config.epochs, c.config.lr, c.config.settings["rec_init"])
+            for c in plain.cells] == [("a", 3, 0.3, "identity"), ("a", 4, 0.2, "xavier"),
+                                      ("b", 7, 0.1, "orthogonal")]
+    given = sweep.apply_overrides(spec, models=[], lengths=[], seeds=None, epochs=None,
+                                  sets={"rec_init": "orthogonal"}, name=None,
+                                  options={"epochs": 1, "lr": 0.05})
+    cells = sweep.build(given, rnnlab.registry.default()).cells
+    assert [(c.recipe, c.config.epochs, c.config.lr, c.config.settings["rec_init"],
+             c.config.settings["impl"]) for c in cells] == [
+        ("a", 1, 0.05, "orthogonal", "bptt"), ("a", 1, 0.05, "orthogonal", "bptt"),
+        ("b", 1, 0.05, "orthogonal", "auto")]
+    assert spec["recipes"]["a"]["stages"][0]["lr"] == 0.3  # the file's spec is left as it was
+
+
 def test_a_cells_progress_is_structured():
     """A worker's run events become CellUpdates carrying the data, not display text."""
     sent: list[CellUpdate] = []

@@ -88,7 +88,13 @@ def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[in
                     name: str | None, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The spec with the command line's options over it: --model and --L replace the axes,
     --seeds replaces any `seed:`, --set adds to `set:`, other training `options` (a value or
-    a list: an axis) replace the file's."""
+    a list: an axis) replace the file's, in its recipes and stages too (`--epochs 1` makes
+    every stage of a curriculum one epoch long)."""
+    given = {str(k).replace("-", "_") for k in options or {}}
+    given |= {k for k, v in (("model", models), ("L", lengths), ("seeds", seeds is not None),
+                              ("seed", seeds is not None), ("epochs", epochs is not None),
+                              ("name", name)) if v}
+    spec = _without(spec, given, set(sets), top=True)
     spec = {**spec, **(options or {})}
     if models:
         spec["model"] = models
@@ -106,6 +112,26 @@ def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[in
     if name:
         spec["name"] = name
     return spec
+
+
+def _without(options: Any, keys: set[str], sets: set[str], top: bool = False) -> Any:
+    """A sweep file's mapping with what the command line gives taken out of its recipes and
+    stages (and of its `set:` there), so that the command line's value holds everywhere."""
+    if not isinstance(options, dict):
+        return options
+    kept: dict[Any, Any] = {}
+    for key, value in options.items():
+        name = str(key).replace("-", "_")
+        if name in keys and not top:
+            continue
+        if name in ("set", "settings") and isinstance(value, dict) and not top:
+            value = {k: v for k, v in value.items() if k not in sets}
+        elif name == "recipes" and isinstance(value, dict):
+            value = {r: _without(o, keys, sets) for r, o in value.items()}
+        elif name == "stages" and isinstance(value, list):
+            value = [_without(stage, keys, sets) for stage in value]
+        kept[key] = value
+    return kept
 
 
 def axes(options: dict[str, Any], where: str, expected: str = "training options, set, seeds, "
