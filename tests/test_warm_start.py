@@ -278,6 +278,26 @@ def test_curricula_that_differ_only_before_their_last_stage_are_rows_of_their_ow
         report["notes"])
 
 
+def test_a_forced_rerun_stopped_between_stages_continues_its_own_chain(data, cli):
+    """After `--force` retrained stage 1 and stopped before stage 2 (here: stage 2's data
+    was missing), the plain rerun continues the new stage 1, not the old chain's stage 2."""
+    with open("cur.yaml", "w") as handle:
+        yaml.safe_dump({**CURRICULUM, "seeds": 1}, handle)
+    assert cli("sweep", "cur.yaml").exit_code == 0
+    old_first, old_second = RunStore("runs").list()
+    shutil.move("datasets/adding/adding_problem_T=020_train.csv", "away.csv")
+    forced = cli("sweep", "cur.yaml", "--force")
+    assert forced.exit_code == 1 and "stage 2/2: failed" in forced.stdout, forced.stdout
+    new_first = RunStore("runs").list()[-1]
+    assert new_first.summary["stage"] == 1 and new_first.id != old_first.id
+    shutil.move("away.csv", "datasets/adding/adding_problem_T=020_train.csv")
+    again = cli("sweep", "cur.yaml")
+    assert again.exit_code == 0 and again.stdout.count(": skipped") == 1, again.stdout
+    newest = RunStore("runs").list()[-1]
+    assert (newest.summary["stage"], newest.config["init_from"]) == (2, new_first.id)
+    assert old_second.config["init_from"] == old_first.id
+
+
 def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, cli):
     first = train(cli, "--L", "10", "--epochs", "1")
     second = train(cli, "--L", "20", "--epochs", "1", "--init-from", first)

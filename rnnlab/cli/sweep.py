@@ -116,8 +116,10 @@ def sweep_cmd(
         sweeps.run(plan, jobs=jobs, executor=executor, scheduler=scheduler, emit=view)
     except KeyboardInterrupt as exc:
         view.close()
-        raise RunInterrupted(f"sweep {plan.id} interrupted; run the same command again to "
-                             "resume it", interrupt_code(exc)) from None
+        again = ("run it again without --force to resume it" if force  # or it starts over
+                 else "run the same command again to resume it")
+        raise RunInterrupted(f"sweep {plan.id} interrupted; {again}", interrupt_code(exc)
+                             ) from None
     finally:
         view.close()
     failed = [(c.label, c.info) for c in plan.cells if c.state == "failed"]

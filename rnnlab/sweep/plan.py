@@ -27,16 +27,22 @@ def plan(sweep: Sweep, *, rerun_failed: bool = False, force: bool = False) -> No
 
 
 def mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
-    """Set the state of `cells` from the latest run of each in the store."""
-    latest: dict[str, Run] = {}
+    """Set the state of `cells` from the latest run of each in the store; a curriculum's
+    later stage counts only a run warm-started from its previous stage's run as marked
+    (after `--force` the store may hold a chain's older runs too)."""
+    found: dict[str, list[Run]] = {}
     for run in RunStore(sweep.runs_dir):
         summary = run.summary
         if summary.get("sweep") == sweep.id and summary.get("cell"):
-            latest[summary["cell"]] = run  # runs are listed oldest first
+            found.setdefault(summary["cell"], []).append(run)  # runs are listed oldest first
     for cell in cells:
-        run = latest.get(cell.key)
-        if run is None:
+        runs = found.get(cell.key, [])
+        if cell.parent is not None:
+            parent = sweep.cells[cell.parent].run_id
+            runs = [r for r in runs if parent and r.config.get("init_from") == parent]
+        if not runs:
             continue
+        run = runs[-1]
         summary = run.summary
         if sweep.force and (first or summary.get("started_at", "") < sweep.started_at):
             continue  # --force: only runs made since this sweep started count
