@@ -298,6 +298,29 @@ def test_a_forced_rerun_stopped_between_stages_continues_its_own_chain(data, cli
     assert old_second.config["init_from"] == old_first.id
 
 
+def test_a_sweeps_parent_is_the_run_its_prefix_named_before_the_sweep_made_more(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    prefix = parent[:4]  # the year: the sweep's own runs will share it
+    args = ["sweep", "--model", "alarmwork", "--recipe", "homework", "--L", "20", "--seeds",
+            "2", "--epochs", "1", "--init-from", prefix, "--name", "warm"]
+    first = cli(*args)
+    assert "sweep warm: 2/2 runs completed, 0 failed" in first.stdout, first.stdout
+    assert {r.config["init_from"] for r in RunStore("runs").list()[1:]} == {parent}
+    again = cli(*args)
+    assert (again.exit_code, again.stdout.count(": skipped")) == (0, 2), again.stderr
+
+
+def test_a_curriculums_first_stage_continues_the_sweeps_parent_optimizer_too(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    with open("io.yaml", "w") as handle:
+        yaml.safe_dump({**CURRICULUM, "name": "io", "seeds": 1, "init_from": parent}, handle)
+    assert cli("sweep", "io.yaml").exit_code == 0
+    first, second = RunStore("runs").list()[1:]
+    assert (first.config["init_from"], first.config["init_optimizer"]) == (parent, True)
+    assert json.loads((first.dir / "provenance.json").read_text())["init_from"]["optimizer"]
+    assert (second.config["init_from"], second.config["init_optimizer"]) == (first.id, True)
+
+
 def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, cli):
     first = train(cli, "--L", "10", "--epochs", "1")
     second = train(cli, "--L", "20", "--epochs", "1", "--init-from", first)

@@ -63,13 +63,13 @@ def default(key: str) -> str:
 def axis_values(key: str, text: str) -> list[Any]:
     """`--lr 1e-3,3e-4` for `rnnlab sweep`: the values of one training option, typed and
     checked as the config checks them (an error names the option)."""
-    from rnnlab.config import coerce
+    from rnnlab.config import TYPES, coerce
 
     option = "--" + key.replace("_", "-")
     values = []
     for part in (p.strip() for p in str(text).split(",")):
         value: Any = part
-        for kind in (int, float):
+        for kind in () if TYPES[key][0] is str else (int, float):  # a run id may be digits
             try:
                 value = kind(part)
                 break

@@ -3,6 +3,7 @@ cells, each a resolved training configuration with a stable key."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -17,6 +18,7 @@ from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.events import CellUpdate
 from rnnlab.files import clip, load_yaml, short
 from rnnlab.registry import Registry
+from rnnlab.runs import RunStore
 
 
 @dataclass
@@ -175,7 +177,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
     limits.check_cells([(r, {**g, "stage": s} if len(s) > 1 else g)
                         for (r, g), s in zip(grids, chains, strict=True)], where)
     cells: list[Cell] = []
-    checked: set[str] = set()  # warm-start parents found fitting (the store is read once each)
+    checked: dict[str, str] = {}  # warm-start parents found fitting, by what was asked
     lengthless: set[str] = set()  # cells of models without a length, made once for all L
     for (recipe, grid), stages in zip(grids, chains, strict=True):
         varying = [k for k, v in grid.items() if len(v) > 1 and k not in ("model", "L", "seed")]
@@ -186,7 +188,8 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 point = {**chosen, **stage}
                 if parent is not None:  # the previous stage's run, once there is one
                     point.update(init_from=f"cell {parent.key}")
-                elif "init_optimizer" in point and len(stages) > 1:
+                elif "init_optimizer" in point and len(stages) > 1 and not point.get(
+                        "init_from"):
                     del point["init_optimizer"]  # the first stage starts from scratch
                 cfg = _resolve(point, registry, runs_dir, data_dir, where)
                 key = cell_key(cfg, recipe)
@@ -202,8 +205,6 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                     cell.parent = parent.index if parent is not None else None
                 if parent is not None:
                     _check_stage(parent.config, cfg, number, where)
-                elif cfg.init_from:  # a warm start from a run of the store: it must fit now
-                    _check_parent(cfg, where, checked)
                 cells.append(cell)
                 parent = cell
     keys = [c.key for c in cells]
@@ -211,6 +212,9 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
         raise UsageError(f"{where}: the grid repeats a configuration")
     sweep_id = str(name) if name else "sweep-" + hashlib.sha1(
         "".join(sorted(keys)).encode()).hexdigest()[:8]
+    for cell in cells:  # a warm start from a run of the store: it must be there and fit now
+        if cell.parent is None and cell.config.init_from:
+            cell.config.init_from = _parent_id(cell.config, sweep_id, where, checked)
     return Sweep(sweep_id, cells, runs_dir)
 
 
@@ -264,19 +268,28 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str)
                                            else "weights"))
 
 
-def _check_parent(cfg: TrainConfig, where: str, checked: set[str]) -> None:
-    """The run a cell warm-starts from exists and fits (each such question asked once)."""
+def _parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str]) -> str:
+    """The run a cell warm-starts from (its directory as given, else its id), checked to exist
+    and fit; each such question is asked once. An id prefix names the run it names now,
+    leaving out the sweep's own runs, which may share it: every cell and every rerun of the
+    sweep starts from that run."""
     from rnnlab import warm_start
 
     question = json.dumps([cfg.init_from, cfg.runs_dir, cfg.model, cfg.optimizer,
                            cfg.init_optimizer, cfg.settings], sort_keys=True, default=str)
-    if question in checked:
-        return
-    try:
-        warm_start.parent_run(cfg)
-    except UsageError as exc:
-        raise UsageError(f"{where}: {exc}") from None
-    checked.add(question)
+    if question not in checked:
+        ref = str(cfg.init_from)
+        path = (Path(ref) / "config.yaml").is_file()
+        if not path:
+            theirs = [run.id for run in RunStore(cfg.runs_dir)
+                      if run.id.startswith(ref) and run.summary.get("sweep") != sweep_id]
+            ref = theirs[0] if len(theirs) == 1 else ref
+        try:
+            parent = warm_start.parent_run(dataclasses.replace(cfg, init_from=ref))
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+        checked[question] = ref if path else parent.id
+    return checked[question]
 
 
 def _expand_seeds(spec: dict[str, Any], seeds: Any, where: str) -> None:
