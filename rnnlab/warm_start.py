@@ -69,7 +69,8 @@ def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
         why = text[text.find("(") + 1:-1] if text.endswith(")") else text
         raise UsageError(f"--init-from {parent.id}: its weights do not fit this run's model "
                          f"({why}){_differences(parent, cfg)}") from None
-    if cfg.init_optimizer and not optimizer:
+    stateless = cfg.optimizer == "sgd" and not cfg.momentum  # plain SGD keeps no buffers
+    if cfg.init_optimizer and not optimizer and not stateless:
         raise UsageError(f"--init-optimizer: run {parent.id}'s checkpoint holds no optimizer "
                          "state")
     path = parent.dir / "model.npz"

@@ -47,6 +47,12 @@ def test_a_warm_start_with_its_optimizer_continues_the_parent_exactly(data, cli)
     # the same first batch from the same weights: the same loss; then momentum differs
     assert losses[fresh_momentum][0] == losses[child][0]
     assert not np.array_equal(losses[fresh_momentum], losses[child])
+    # plain SGD keeps no optimizer state: continuing it is continuing the weights
+    straight = train(cli, "--L", "10", "--epochs", "2", "--momentum", "0")
+    parent = train(cli, "--L", "10", "--epochs", "1", "--momentum", "0")
+    child = train(cli, "--L", "10", "--epochs", "1", "--momentum", "0", "--init-from", parent,
+                  "--init-optimizer")
+    assert np.array_equal(store.get(straight).losses()[10:], store.get(child).losses())
 
 
 def test_the_parent_is_recorded_and_budgets_add_up(data, cli):
