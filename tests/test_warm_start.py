@@ -229,6 +229,9 @@ def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_fr
          "a stage continues the previous stage's weights"),
         ([{"L": 10, "optimizer": "sgd"}, {"L": 20}], "stage 2: optimizer 'adam' differs from "
          "stage 1's 'sgd'; a stage continues the previous stage's model and optimizer"),
+        ([{"L": 10}, {"L": 20, "set": {"checkpoint_every": 5}}], "stage 2: setting "
+         "checkpoint_every 5 differs from stage 1's 0; a stage continues the previous stage's "
+         "model and optimizer"),
         ([{"L": 10, "set": {"rec_init": ["xavier", "identity"]}}, {"L": 20}],
          "stage 1: 'set' takes one value in a stage (axes go outside 'stages')"),
     ]:

@@ -257,15 +257,18 @@ def _shown(value: Any) -> str:
 def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str) -> None:
     """A stage starts from the previous stage's weights (and optimizer state): what shapes
     them must stay the same."""
-    keys = ["hidden", "data"] + (["optimizer", "settings"] if cfg.init_optimizer else [])
-    for key in keys:
-        mine, theirs = getattr(cfg, key), getattr(before, key)
+    pairs = [("hidden", cfg.hidden, before.hidden, "weights"),
+             ("data", cfg.data, before.data, "weights")]
+    if cfg.init_optimizer:  # the optimizer state's layout may depend on any setting
+        pairs.append(("optimizer", cfg.optimizer, before.optimizer, "model and optimizer"))
+        pairs += [(f"setting {k}", cfg.settings.get(k), before.settings.get(k),
+                   "model and optimizer")
+                  for k in sorted(set(cfg.settings) | set(before.settings))]
+    for what, mine, theirs, continued in pairs:
         if mine != theirs:
-            raise UsageError(f"{where}: stage {number}: {key} {short(mine)} differs from stage "
+            raise UsageError(f"{where}: stage {number}: {what} {short(mine)} differs from stage "
                              f"{number - 1}'s {short(theirs)}; a stage continues the previous "
-                             "stage's " + ("model and optimizer" if key in ("optimizer",
-                                                                            "settings")
-                                           else "weights"))
+                             f"stage's {continued}")
 
 
 def _parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str]) -> str:
