@@ -223,6 +223,18 @@ def test_dask_cluster_on_loopback_gives_the_same_store_as_local_jobs(workdir, sh
                                     for d in (grid_reference, Path("remote"))))
 
 
+def test_cuda_on_a_machine_without_it_is_refused_before_any_cell_runs(small_data, cli):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with open("gpu.yaml", "w") as handle:
+        handle.write("model: lstm\nL: 10\nstages: [{epochs: 1}, {epochs: 1, device: cuda}]\n")
+    result = cli("sweep", "gpu.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2, "error: gpu.yaml: --device cuda: no CUDA device is available (use --device cpu)\n")
+    assert RunStore("runs").list() == []
+
+
 def test_unreachable_scheduler_is_a_clear_error(small_data, cli, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr("rnnlab.sweep.dask.CONNECT_TIMEOUT_S", 1.0)  # nothing listens there

@@ -106,6 +106,13 @@ def sweep_cmd(
         limits.check_jobs(jobs)
     plan = sweeps.build(spec, registry(), where=str(file) if file else "sweep",
                         runs_dir=runs_dir, data_dir=data_dir)
+    if local and any(c.config.device == "cuda" for c in plan.cells):
+        from rnnlab.torch_learner import pick_device  # torch: only when a cell asks for cuda
+
+        try:
+            pick_device("cuda")  # refused now, not after the cells before it have trained
+        except UsageError as exc:
+            raise UsageError(f"{file or 'sweep'}: {exc}") from None
     if local:  # the largest run of the grid sets what one worker needs
         limits.check_jobs(jobs, len(plan.cells), limits.worker_memory(
             [c.config for c in plan.cells], registry()))
