@@ -177,13 +177,13 @@ def checkpoint_of(path: Path, expected: dict[str, tuple[int, ...]] | None = None
     except RnnlabError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise RnnlabError(f"{path}: not a valid checkpoint ({exc})") from None
+        raise RunDamaged(f"{path}: not a valid checkpoint ({exc})") from None
     params = {k: v for k, v in arrays.items() if not k.startswith(("optimizer/", "progress/"))}
     optimizer = {k[10:]: v for k, v in arrays.items() if k.startswith("optimizer/")}
     try:
         progress = {k[9:]: int(v) for k, v in arrays.items() if k.startswith("progress/")}
     except (TypeError, ValueError):
-        raise RnnlabError(f"{path}: not a valid checkpoint (progress is not a number)"
+        raise RunDamaged(f"{path}: not a valid checkpoint (progress is not a number)"
                           ) from None
     return params, optimizer, {"epoch": progress.get("epoch", 0),
                                "updates": progress.get("updates", 0)}

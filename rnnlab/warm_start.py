@@ -18,6 +18,7 @@ from rnnlab.contracts import HasOptimizerState, Learner
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.provenance import file_sha256
 from rnnlab.run import Run
+from rnnlab.run_files import RunDamaged
 from rnnlab.runs import RunStore
 
 
@@ -64,6 +65,8 @@ def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
     expected = {k: tuple(np.shape(v)) for k, v in learner.state_dict().items()}
     try:
         params, optimizer, position = parent.load_training_state(expected)
+    except RunDamaged as exc:  # not a question of fit: the file itself is broken
+        raise RunDamaged(f"--init-from {parent.id}: {exc}") from None
     except RnnlabError as exc:
         text = str(exc)
         why = text[text.find("(") + 1:-1] if text.endswith(")") else text

@@ -101,6 +101,16 @@ def test_warm_starts_that_cannot_work_are_refused(data, cli, args, expected):
     assert len(RunStore("runs").list()) == 1  # nothing was started
 
 
+def test_a_parent_with_a_broken_checkpoint_is_damaged_not_a_misfit(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    path = RunStore("runs").get(parent).dir / "model.npz"
+    path.write_bytes(path.read_bytes()[:3000])
+    result = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from", parent)
+    assert (result.exit_code, result.stderr) == (1, f"error: --init-from {parent}: {path}: not "
+                                                    "a valid checkpoint (File is not a zip file)\n")
+    assert len(RunStore("runs").list()) == 1  # nothing was started
+
+
 def test_a_warm_start_needs_a_completed_run_of_the_same_model(data, cli):
     parent = train(cli, "--L", "10", "--epochs", "1")
     other = cli("train", "lstm", "--L", "10", "--init-from", parent)
