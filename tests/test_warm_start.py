@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,6 +341,36 @@ def test_a_curriculums_first_stage_continues_the_sweeps_parent_optimizer_too(dat
     assert (first.config["init_from"], first.config["init_optimizer"]) == (parent, True)
     assert json.loads((first.dir / "provenance.json").read_text())["init_from"]["optimizer"]
     assert (second.config["init_from"], second.config["init_optimizer"]) == (first.id, True)
+
+
+def test_a_worker_without_this_disk_gets_the_parent_run_sent_along(data, cli, monkeypatch):
+    """A Dask worker shares no filesystem: the run a cell warm-starts from travels with the
+    task, and the run that comes back names it (the worker here runs in another folder)."""
+    pytest.importorskip("distributed")
+    from rnnlab.provenance import data_record
+    from rnnlab.session import load_data
+    from rnnlab.sweep import dask as remote
+    from rnnlab.sweep.worker import CellTask
+
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    local = train(cli, "--L", "20", "--epochs", "1", "--init-from", parent)
+    spec = {"model": "alarmwork", "recipe": "homework", "L": 20, "epochs": 1,
+            "init_from": parent, "name": "far"}
+    (cell,) = rnnlab.sweep.build(spec, rnnlab.registry.default()).cells
+    data = load_data(cell.config, rnnlab.registry.default())
+    record = data_record(data, cell.config.data_dir)  # as run_dask sends it
+    task = remote.shipped(dataclasses.replace(CellTask.of("far", cell), data_files=record),
+                          RunStore("runs").root)
+    monkeypatch.setattr(remote._DaskQueue, "put", lambda self, item: None)
+    home = Path.cwd()
+    (home / "worker").mkdir()
+    monkeypatch.chdir(home / "worker")  # no runs/ here
+    result = remote.remote_cell(task, data, "q")
+    assert result["status"] == "done", result
+    config = yaml.safe_load(result["files"]["config.yaml"])
+    assert config["init_from"] == parent
+    losses = np.load(io.BytesIO(result["files"]["losses.npy"]))
+    assert np.array_equal(losses, RunStore(home / "runs").get(local).losses())
 
 
 def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, cli):

@@ -61,6 +61,14 @@ def remote_cell(task: CellTask, data: Any, queue: str) -> dict[str, Any]:
             for name, payload in task.resume_files.items():
                 (folder / name).write_bytes(payload)
             task = dataclasses.replace(task, resume=str(folder), resume_files=None)
+        if task.parent_files:  # the run it warm-starts from, under its own id
+            ident, files = task.parent_files
+            folder = Path(tmp) / "parents" / ident
+            folder.mkdir(parents=True)
+            for name, payload in files.items():
+                (folder / name).write_bytes(payload)
+            task = dataclasses.replace(task, config={**task.config, "init_from": str(folder)},
+                                       parent_files=None)
         result = run_cell(task, _DaskQueue(queue).put, data=data, store=tmp)
         if "dir" in result:
             folder = Path(result.pop("dir"))
@@ -72,6 +80,18 @@ def _files(folder: Path) -> dict[str, bytes]:
     """A run directory's files (not the hidden lock), by name."""
     return {p.name: p.read_bytes() for p in folder.iterdir()
             if p.is_file() and not p.name.startswith(".")}
+
+
+def shipped(task: CellTask, runs_dir: Path) -> CellTask:
+    """The task with the runs it needs from this disk, which the worker cannot reach: the
+    interrupted run it continues, the run it warm-starts from."""
+    if task.resume:
+        task = dataclasses.replace(task, resume_files=_files(Path(task.resume)))
+    elif task.config.get("init_from"):
+        parent = RunStore(task.config.get("runs_dir") or runs_dir).get(
+            str(task.config["init_from"]))
+        task = dataclasses.replace(task, parent_files=(parent.id, _files(parent.dir)))
+    return task
 
 
 def run_dask(request: ExecutorRequest) -> None:
@@ -108,9 +128,8 @@ def run_dask(request: ExecutorRequest) -> None:
                 data = load_data(cfg, registry)
                 record = data_record(data, cfg.data_dir)  # hashed here, where the files are
                 datasets[key] = (client.scatter(data, broadcast=True), record)
-            task = dataclasses.replace(cell.task, data_files=datasets[key][1])
-            if cell.resume:  # the worker has no access to this disk: send the run along
-                task = dataclasses.replace(task, resume_files=_files(Path(cell.resume)))
+            task = shipped(dataclasses.replace(cell.task, data_files=datasets[key][1]),
+                           request.runs_dir)
             future = client.submit(remote_cell, task, datasets[key][0], queue_name, pure=False)
             futures[future] = cell
         _wait(futures, queue, RunStore(request.runs_dir), request)

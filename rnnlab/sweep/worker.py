@@ -35,6 +35,8 @@ class CellTask:
     resume: str = ""  # directory of an interrupted run to continue
     data_files: dict[str, Any] | None = None  # the record of data sent along with the task
     resume_files: dict[str, bytes] | None = None  # that run's files, for a worker without it
+    parent_files: tuple[str, dict[str, bytes]] | None = None  # (id, files) of the run it
+    # warm-starts from, for a worker without it
     pack: dict[str, Any] | None = None  # trained in a pack: its size, this member, the device
     stage: tuple[int, int] | None = None  # a curriculum's stage: (this one, how many)
 
