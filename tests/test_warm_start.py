@@ -312,6 +312,10 @@ def test_a_forced_rerun_stopped_between_stages_continues_its_own_chain(data, cli
     assert forced.exit_code == 1 and "stage 2/2: failed" in forced.stdout, forced.stdout
     new_first = RunStore("runs").list()[-1]
     assert new_first.summary["stage"] == 1 and new_first.id != old_first.id
+    notes = json.loads(cli("report", "accuracy", "--format", "json").stdout)["notes"]
+    assert notes[1:3] == ["1 earlier stage run of curricula counted in their final stage's "
+                          "budget", "1 earlier stage run of curricula whose final stage has not "
+                          "completed not shown (see `rnnlab runs`)"]
     shutil.move("away.csv", "datasets/adding/adding_problem_T=020_train.csv")
     again = cli("sweep", "cur.yaml")
     assert again.exit_code == 0 and again.stdout.count(": skipped") == 1, again.stdout

@@ -209,7 +209,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     duplicates: list[tuple[Run, Run]] = []
     found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]] = []
     by_id = {run.id: run for run in request.runs}
-    stages = broken = 0
+    broken = 0
+    intermediate: list[str] = []  # earlier stages of curricula: part of a final stage's budget
+    continued: set[str] = set()  # the runs final stages were warm-started from, and theirs
     damaged: list[str] = []
     for run in request.runs:
         summary = _usable(run)
@@ -221,7 +223,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             damaged.append(f"warning: left out damaged run {run.dir / 'summary.json'}: {why}")
             continue
         if _intermediate(summary):
-            stages += 1
+            intermediate.append(run.id)
             continue
         warm = bool(run.config.get("init_from"))
         records, earlier = lineage(run, by_id) if warm else ([], [])
@@ -230,6 +232,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         history = ([_result_key(r.config) for r in earlier] if earlier is not None
                    else [f"?{run.config.get('init_from')}"])
         key = "/".join([str(summary.get("recipe", "")), *history, _result_key(run.config)])
+        continued.update(r.id for r in earlier or [])
         if key in counted:
             duplicates.append((run, counted[key]))
             continue
@@ -304,9 +307,13 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     notes = [f"{', '.join(metrics)}; {_count(len(found), 'completed run')}"]
     single = {summary["primary_metric"] for _, _, summary in found}
     what = f"a test {next(iter(single))}" if len(single) == 1 else "a finite test result"
-    if stages:
-        notes.append(f"{_count(stages, 'earlier stage run')} of curricula counted in their "
+    budget = sum(ident in continued for ident in intermediate)
+    if budget:
+        notes.append(f"{_count(budget, 'earlier stage run')} of curricula counted in their "
                      "final stage's budget")
+    if len(intermediate) > budget:
+        notes.append(f"{_count(len(intermediate) - budget, 'earlier stage run')} of curricula "
+                     "whose final stage has not completed not shown (see `rnnlab runs`)")
     if broken:
         notes.append(f"{_count(broken, 'warm-started run')} with an earlier stage not found, "
                      "unreadable or not the run its record names: epochs and time of its last "
