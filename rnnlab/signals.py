@@ -32,6 +32,11 @@ def stop_requested() -> bool:
     return bool(_stop)
 
 
+def stopped_by() -> int | None:
+    """The signal that asked for a stop (a sweep passes Ctrl-C on as SIGINT); None: none."""
+    return _stop[0] if _stop else None
+
+
 def clear_stop() -> None:
     """Forget a stop request (a later run in this process starts afresh)."""
     _stop.clear()

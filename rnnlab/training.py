@@ -34,7 +34,7 @@ from rnnlab.session import (
     recorded_data,
     run_config,
 )
-from rnnlab.signals import clear_stop, handled, request_stop, stop_requested
+from rnnlab.signals import clear_stop, handled, request_stop, stop_requested, stopped_by
 
 EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
 
@@ -278,7 +278,7 @@ def _loop(session: Session, run: Run, emit: EventSink,
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
             if stop_requested():
-                raise Terminated()
+                raise KeyboardInterrupt() if stopped_by() == signal.SIGINT else Terminated()
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "

@@ -197,8 +197,9 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
         watchdog.cancel()
     assert process.returncode == code, stderr
     assert "interrupted; run the same command again to resume it" in stderr
-    statuses = [r.summary["status"] for r in RunStore("cut").list()]
-    assert "interrupted" in statuses
+    cut = [r.summary for r in RunStore("cut").list() if r.summary["status"] == "interrupted"]
+    name = "SIGINT" if how == "ctrl-c" else "SIGTERM"  # what stopped the sweep, on record
+    assert cut and all(s["reason"].startswith(f"interrupted by {name}; ") for s in cut), cut
     Path("mine").rename("moved")
     resumed = cli(*args, "--data-dir", "moved")  # the interrupted cells' data, by hash
     assert resumed.exit_code == 0, resumed.stdout + resumed.stderr

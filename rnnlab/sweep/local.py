@@ -16,6 +16,7 @@ from typing import Any
 
 from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
+from rnnlab.errors import Terminated
 from rnnlab.events import CellUpdate, EventSink
 from rnnlab.signals import request_stop, stop_requested
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
@@ -39,21 +40,23 @@ def run_local(request: ExecutorRequest) -> None:
     context = multiprocessing.get_context("spawn")
     queue: Any = None
     stop: Any = None
+    why: Any = None  # the signal that stopped the sweep, for the runs' records
     pool: ProcessPoolExecutor | None = None
     futures: dict[Future, SweepCell] = {}
     with one_thread_each():  # inherited by the spawned workers
         try:
             queue = context.Queue()  # progress from the workers; no manager process to outlive
-            stop = context.Event()
+            stop, why = context.Event(), context.Value("i", int(signal.SIGTERM))
             pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=context,
-                                       initializer=_worker_init, initargs=(queue, stop))
+                                       initializer=_worker_init, initargs=(queue, stop, why))
             for cell in request.cells:
                 futures[pool.submit(_worker, cell.task)] = cell
             _collect(futures, queue, request)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
             # they save themselves as interrupted and the next sweep resumes them.
             if stop is not None:
+                why.value = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
                 stop.set()
             for future in futures:
                 future.cancel()
@@ -120,7 +123,7 @@ _idle = threading.Event()  # set while the worker runs no cell
 _idle.set()
 
 
-def _worker_init(queue: Any, stop: Any) -> None:
+def _worker_init(queue: Any, stop: Any, why: Any) -> None:
     """Workers leave Ctrl-C to the sweep (an interrupt inside multiprocessing's own locks can
     deadlock the pool); the sweep sets `stop`, which stops a run between two batches. A
     worker never outlives its sweep: if the sweep dies (even by kill -9), the worker stops
@@ -129,14 +132,15 @@ def _worker_init(queue: Any, stop: Any) -> None:
     _progress, _stop = queue, stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, request_stop)
-    threading.Thread(target=_watch, args=(os.getppid(), stop), daemon=True).start()
+    threading.Thread(target=_watch, args=(os.getppid(), stop, why), daemon=True).start()
 
 
-def _watch(parent: int, stop: Any) -> None:
-    """Ask the running cell to stop once the sweep sets `stop` or dies."""
+def _watch(parent: int, stop: Any, why: Any) -> None:
+    """Ask the running cell to stop once the sweep sets `stop` (with the signal the sweep got,
+    `why`) or dies."""
     while os.getppid() == parent:
         if stop.wait(ORPHAN_CHECK_S):
-            request_stop()  # again each time: a cell that starts meanwhile stops too
+            request_stop(why.value)  # again each time: a cell that starts meanwhile stops too
             time.sleep(ORPHAN_CHECK_S)
     request_stop()  # the running cell saves itself at the next batch
     _idle.wait(ORPHAN_GRACE_S)  # ... and the worker exits once it has, or after the grace
