@@ -261,6 +261,16 @@ def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_fr
     assert off["clip_grad"] is None  # the default recipe clips at 1; 'off' overrides it
 
 
+def test_a_stage_whose_settings_reshape_the_weights_is_refused_up_front(workdir, cli):
+    with open("m.yaml", "w") as handle:
+        handle.write("model: mlp-lite\nstages: [{epochs: 1}, {epochs: 1, set: {sizes: '32,16'}}]\n")
+    result = cli("sweep", "m.yaml")
+    assert (result.exit_code, result.stderr) == (2, (
+        "error: m.yaml: stage 2: sizes='32,16' gives b1 the shape (32,), not stage 1's (128,); "
+        "a stage continues the previous stage's weights\n"))
+    assert RunStore("runs").list() == []
+
+
 def test_lineage_records_edited_into_a_circle_end_the_walk(data, cli):
     parent = train(cli, "--L", "10", "--epochs", "1")
     child = train(cli, "--L", "20", "--epochs", "1", "--init-from", parent)

@@ -204,7 +204,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                     cell.stage, cell.stages = number, len(stages)
                     cell.parent = parent.index if parent is not None else None
                 if parent is not None:
-                    _check_stage(parent.config, cfg, number, where)
+                    _check_stage(parent.config, cfg, number, where, registry)
                 cells.append(cell)
                 parent = cell
     keys = [c.key for c in cells]
@@ -254,7 +254,8 @@ def _shown(value: Any) -> str:
     return clip(value, 30) if isinstance(value, str) else short(value)
 
 
-def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str) -> None:
+def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
+                 registry: Registry) -> None:
     """A stage starts from the previous stage's weights (and optimizer state): what shapes
     them must stay the same."""
     pairs = [("hidden", cfg.hidden, before.hidden, "weights"),
@@ -269,6 +270,33 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str)
             raise UsageError(f"{where}: stage {number}: {what} {short(mine)} differs from stage "
                              f"{number - 1}'s {short(theirs)}; a stage continues the previous "
                              f"stage's {continued}")
+    if cfg.settings == before.settings:
+        return
+    mine, theirs = _weights(cfg, registry), _weights(before, registry)  # a setting may shape
+    if mine is None or theirs is None or mine == theirs:
+        return
+    name = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+    changed = ", ".join(f"{k}={short(cfg.settings.get(k))}" for k in sorted(cfg.settings)
+                        if cfg.settings.get(k) != before.settings.get(k))
+    raise UsageError(f"{where}: stage {number}: {changed} gives {name} the shape "
+                     f"{mine.get(name)}, not stage {number - 1}'s {theirs.get(name)}; a stage "
+                     "continues the previous stage's weights")
+
+
+def _weights(cfg: TrainConfig, registry: Registry) -> dict[str, tuple[int, ...]] | None:
+    """The shapes of the parameters a configuration's model starts with; None where they
+    cannot be told before its data is there (the stage then says what does not fit)."""
+    from rnnlab.contracts import example_of
+    from rnnlab.session import make_learner
+
+    try:
+        dataset = registry.get("dataset", cfg.data)
+        spec, _ = example_of(dataset, cfg.L, 1, cfg.seed, Path(cfg.data_dir or "datasets"))
+        learner, _ = make_learner(registry.get("model", cfg.model), spec,
+                                  dataclasses.replace(cfg, device="cpu"))
+        return {k: tuple(getattr(v, "shape", ())) for k, v in learner.state_dict().items()}
+    except Exception:  # noqa: BLE001 - any failure is the stage's to report when it runs
+        return None
 
 
 def _parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str]) -> str:
