@@ -196,6 +196,23 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
         sum(two["train_time_s"] for _, two in chains) / 2)
 
 
+def test_a_later_stage_starts_once_its_own_previous_stage_is_done(data, cli, monkeypatch):
+    """The local executor runs a chain's next stage as soon as its previous stage completes,
+    not after every cell started with it: the whole curriculum is one request."""
+    from rnnlab.sweep import local
+
+    requests = []
+    real = local.run_local
+    monkeypatch.setattr(local, "run_local", lambda r: (requests.append(len(r.cells)), real(r)))
+    with open("cur.yaml", "w") as handle:
+        yaml.safe_dump(CURRICULUM, handle)
+    result = cli("sweep", "cur.yaml", "--jobs", "2")
+    assert "sweep cur: 4/4 runs completed, 0 failed" in result.stdout, result.stdout
+    assert requests == [2]  # the two first stages; the second stages came through `more`
+    chains = {r.config["init_from"] for r in RunStore("runs").list() if r.summary["stage"] == 2}
+    assert chains == {r.id for r in RunStore("runs").list() if r.summary["stage"] == 1}
+
+
 def test_a_stage_after_a_failed_one_fails_and_bad_stages_are_refused(data, cli):
     spec = {**CURRICULUM, "model": "lstm", "seeds": 1,
             "stages": [{"L": 10, "epochs": 1, "lr": 1e30}, {"L": 20, "epochs": 1}]}

@@ -55,6 +55,10 @@ class ExecutorRequest:
     run_cell: Callable[..., dict[str, Any]]
     # The result to report for a cell whose worker died (the run itself could not report).
     worker_failed: Callable[[BaseException], dict[str, Any]]
+    # Cells that can start now that others have ended (a curriculum's later stage once its
+    # previous stage is done), each to run and report like `cells`: an executor with workers
+    # free may ask after each result; one that never asks gets them in a later request.
+    more: Callable[[], list[SweepCell]] = lambda: []
 
 
 class ExecutorPlugin(Plugin):

@@ -80,6 +80,11 @@ def executor_plugin(name: str, registry: Registry | None = None) -> ExecutorPlug
     return (registry or default_registry()).get("executor", name)
 
 
+def _job(sweep: Sweep, cell: Cell) -> SweepCell:
+    return SweepCell(cell.index, cell.label, CellTask.of(sweep.id, cell), cell.config,
+                     cell.resume)
+
+
 def finish(cell: Cell, result: dict[str, Any], emit: EventSink) -> None:
     """Record how a cell ended, from its result (see `run_cell`), and tell it."""
     cell.state, cell.info = result["status"], str(result.get("info", ""))
@@ -109,11 +114,18 @@ def _execute(plugin: ExecutorPlugin, sweep: Sweep, cells: list[Cell], jobs: int,
                       f"{short(result, 200)}, not a result of run_cell"}
         record(cell, result)
 
-    jobs_list = [SweepCell(c.index, c.label, CellTask.of(sweep.id, c), c.config, c.resume)
-                 for c in cells]
-    plugin.run(ExecutorRequest(jobs_list, jobs, scheduler, Path(sweep.runs_dir), emit, done,
-                               run_cell, worker_failed))
-    for cell in cells:
+    def more() -> list[SweepCell]:
+        """The later stages whose previous stage has ended meanwhile, claimed and handed out
+        now rather than in the next request."""
+        claimed = claims.take([c for c in _ready(sweep, emit) if c.index not in ours])
+        for cell in claimed:
+            _continue_parent(sweep, cell)
+            ours[cell.index] = cell
+        return [_job(sweep, c) for c in claimed]
+
+    plugin.run(ExecutorRequest([_job(sweep, c) for c in cells], jobs, scheduler,
+                               Path(sweep.runs_dir), emit, done, run_cell, worker_failed, more))
+    for cell in list(ours.values()):
         if cell.index not in reported:
             record(cell, {"status": "failed", "info": f"executor '{plugin.name}' returned "
                           "without running it"})

@@ -9,7 +9,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
@@ -51,7 +51,7 @@ def run_local(request: ExecutorRequest) -> None:
                                        initializer=_worker_init, initargs=(queue, stop, why))
             for cell in request.cells:
                 futures[pool.submit(_worker, cell.task)] = cell
-            _collect(futures, queue, request)
+            _collect(futures, queue, request, lambda task: pool.submit(_worker, task))
         except KeyboardInterrupt as exc:
             # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
             # they save themselves as interrupted and the next sweep resumes them.
@@ -85,8 +85,10 @@ def one_thread_each() -> Iterator[None]:
                 os.environ[variable] = value
 
 
-def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequest) -> None:
-    """Wait for the cells, passing their progress on."""
+def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequest,
+             submit: Callable[[Any], Future]) -> None:
+    """Wait for the cells, passing their progress on; after each result, start the cells it
+    made ready (a curriculum's next stage) without waiting for the others."""
     waiting = set(futures)
     while waiting:
         done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -100,6 +102,10 @@ def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequ
             except Exception as exc:  # the worker itself died
                 result = worker_failed(exc)
             request.done(cell, result)
+        for cell in request.more() if done else []:
+            future = submit(cell.task)
+            futures[future] = cell
+            waiting.add(future)
 
 
 def _drain(queue: Any, futures: dict[Future, SweepCell], emit: EventSink) -> None:
