@@ -99,6 +99,8 @@ def coerce(key: str, value: Any, where: str = "") -> Any:
         if nullable:
             return None
         raise UsageError(f"{prefix}'{key}' must not be empty")
+    if key == "init_from" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # a run id prefix YAML read as a number (init_from: 2026)
     ok = (
         (kind is int and isinstance(value, int) and not isinstance(value, bool))
         or (kind is float and isinstance(value, (int, float)) and not isinstance(value, bool))

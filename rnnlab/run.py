@@ -176,7 +176,7 @@ class Run:
         any array is read)."""
         path = self.dir / CHECKPOINT
         if not path.exists():
-            raise RnnlabError(f"run {self.id} has no checkpoint ({path} is missing)")
+            raise RunDamaged(f"run {self.id} has no checkpoint ({path} is missing)")
         check_regular(path, CHECKPOINT_LIMIT)
         return checkpoint_of(path, expected)
 

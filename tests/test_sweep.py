@@ -284,6 +284,12 @@ def test_the_command_line_overrides_recipes_and_stages_too(small_data):
         ("a", 1, 0.05, "orthogonal", "bptt"), ("a", 1, 0.05, "orthogonal", "bptt"),
         ("b", 1, 0.05, "orthogonal", "auto")]
     assert spec["recipes"]["a"]["stages"][0]["lr"] == 0.3  # the file's spec is left as it was
+    # a stage counted in updates is counted in --epochs too
+    counted = {"model": "alarmwork", "updates": 7, "stages": [{"L": 10, "updates": 300}, {"L": 10}]}
+    given = sweep.apply_overrides(counted, models=[], lengths=[], seeds=None, epochs=None,
+                                  sets={}, name=None, options={"epochs": 1})
+    assert [(c.config.epochs, c.config.updates) for c in sweep.build(
+        given, rnnlab.registry.default()).cells] == [(1, None), (1, None)]
 
 
 def test_a_cells_progress_is_structured():

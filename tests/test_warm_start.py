@@ -111,7 +111,19 @@ def test_a_parent_with_a_broken_checkpoint_is_damaged_not_a_misfit(data, cli):
     result = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from", parent)
     assert (result.exit_code, result.stderr) == (1, f"error: --init-from {parent}: {path}: not "
                                                     "a valid checkpoint (File is not a zip file)\n")
+    # a sweep finds it before any cell runs; a missing checkpoint is damage too
+    swept = cli("sweep", "--model", "alarmwork", "--L", "10", "--init-from", parent)
+    assert (swept.exit_code, swept.stderr) == (1, f"error: sweep: {path}: not a valid "
+                                                  "checkpoint (File is not a zip file)\n")
+    path.unlink()
+    gone = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from", parent)
+    assert (gone.exit_code, gone.stderr) == (1, f"error: --init-from {parent}: run {parent} has "
+                                                f"no checkpoint ({path} is missing)\n")
     assert len(RunStore("runs").list()) == 1  # nothing was started
+    # an unquoted id prefix in a sweep file is an id, not a number
+    with open("n.yaml", "w") as handle:
+        handle.write(f"model: alarmwork\nL: 10\ninit_from: {parent[:8]}\n")
+    assert "run " + parent + " has no checkpoint" in cli("sweep", "n.yaml").stderr
 
 
 def test_a_warm_start_needs_a_completed_run_of_the_same_model(data, cli):
@@ -333,22 +345,22 @@ def test_a_forced_rerun_stopped_between_stages_continues_its_own_chain(data, cli
     with open("cur.yaml", "w") as handle:
         yaml.safe_dump({**CURRICULUM, "seeds": 1}, handle)
     assert cli("sweep", "cur.yaml").exit_code == 0
-    old_first, old_second = RunStore("runs").list()
+    old_second = next(r for r in RunStore("runs").list() if r.summary["stage"] == 2)
     shutil.move("datasets/adding/adding_problem_T=020_train.csv", "away.csv")
     forced = cli("sweep", "cur.yaml", "--force")
     assert forced.exit_code == 1 and "stage 2/2: failed" in forced.stdout, forced.stdout
-    new_first = RunStore("runs").list()[-1]
-    assert new_first.summary["stage"] == 1 and new_first.id != old_first.id
+    (new_first,) = [r for r in RunStore("runs").list()
+                    if r.summary["stage"] == 1 and r.id != old_second.config["init_from"]]
     notes = json.loads(cli("report", "accuracy", "--format", "json").stdout)["notes"]
     assert notes[1:3] == ["1 earlier stage run of curricula counted in their final stage's "
-                          "budget", "1 earlier stage run of curricula whose final stage has not "
-                          "completed not shown (see `rnnlab runs`)"]
+                          "budget", "1 earlier stage run of curricula not shown: their final stage "
+                          "is not among the runs reported (see `rnnlab runs`)"]
     shutil.move("away.csv", "datasets/adding/adding_problem_T=020_train.csv")
     again = cli("sweep", "cur.yaml")
     assert again.exit_code == 0 and again.stdout.count(": skipped") == 1, again.stdout
-    newest = RunStore("runs").list()[-1]
-    assert (newest.summary["stage"], newest.config["init_from"]) == (2, new_first.id)
-    assert old_second.config["init_from"] == old_first.id
+    seconds = [r for r in RunStore("runs").list() if r.summary["stage"] == 2]
+    assert sorted(r.config["init_from"] for r in seconds) == sorted(
+        [old_second.config["init_from"], new_first.id])
 
 
 def test_a_sweeps_parent_is_the_run_its_prefix_named_before_the_sweep_made_more(data, cli):

@@ -74,6 +74,7 @@ class Sweep:
     wall_time_s: float = 0.0
     rerun_failed: bool = False
     force: bool = False
+    stale: set[str] = field(default_factory=set)  # under --force: the runs made before it
     started_at: str = ""
 
 
@@ -96,6 +97,9 @@ def apply_overrides(spec: dict[str, Any], *, models: list[str], lengths: list[in
     given |= {k for k, v in (("model", models), ("L", lengths), ("seeds", seeds is not None),
                               ("seed", seeds is not None), ("epochs", epochs is not None),
                               ("name", name)) if v}
+    if "epochs" in given and "updates" not in given:  # a budget in updates would win over it
+        given.add("updates")
+        spec = {k: v for k, v in spec.items() if str(k).replace("-", "_") != "updates"}
     spec = _without(spec, given, set(sets), top=True)
     spec = {**spec, **(options or {})}
     if models:
@@ -317,8 +321,9 @@ def _parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, s
             ref = theirs[0] if len(theirs) == 1 else ref
         try:
             parent = warm_start.parent_run(dataclasses.replace(cfg, init_from=ref))
-        except UsageError as exc:
-            raise UsageError(f"{where}: {exc}") from None
+            parent.load_training_state()  # a missing or broken checkpoint: found now
+        except RnnlabError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
         checked[question] = ref if path else parent.id
     return checked[question]
 

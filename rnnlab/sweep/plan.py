@@ -23,17 +23,20 @@ def plan(sweep: Sweep, *, rerun_failed: bool = False, force: bool = False) -> No
     with force. Each cell is checked again when it is claimed (see `Claims.take`)."""
     sweep.rerun_failed, sweep.force = rerun_failed, force
     sweep.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-    mark(sweep, sweep.cells, first=True)
+    if force:  # only runs made from now on count (not: started in this second or later)
+        sweep.stale = {run.id for run in RunStore(sweep.runs_dir)}
+    mark(sweep, sweep.cells)
 
 
-def mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
+def mark(sweep: Sweep, cells: list[Cell]) -> None:
     """Set the state of `cells` from the latest run of each in the store; a curriculum's
     later stage counts only a run warm-started from its previous stage's run as marked
     (after `--force` the store may hold a chain's older runs too)."""
     found: dict[str, list[Run]] = {}
     for run in RunStore(sweep.runs_dir):
         summary = run.summary
-        if summary.get("sweep") == sweep.id and summary.get("cell"):
+        if summary.get("sweep") == sweep.id and summary.get("cell") and (
+                run.id not in sweep.stale):
             found.setdefault(summary["cell"], []).append(run)  # runs are listed oldest first
     for cell in cells:
         runs = found.get(cell.key, [])
@@ -44,8 +47,6 @@ def mark(sweep: Sweep, cells: list[Cell], first: bool = False) -> None:
             continue
         run = runs[-1]
         summary = run.summary
-        if sweep.force and (first or summary.get("started_at", "") < sweep.started_at):
-            continue  # --force: only runs made since this sweep started count
         status = run.state()
         cell.run_id = run.id
         if status == "completed":

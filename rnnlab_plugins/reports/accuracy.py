@@ -313,7 +313,8 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
                      "final stage's budget")
     if len(intermediate) > budget:
         notes.append(f"{_count(len(intermediate) - budget, 'earlier stage run')} of curricula "
-                     "whose final stage has not completed not shown (see `rnnlab runs`)")
+                     "not shown: their final stage is not among the runs reported (see "
+                     "`rnnlab runs`)")
     if broken:
         notes.append(f"{_count(broken, 'warm-started run')} with an earlier stage not found, "
                      "unreadable or not the run its record names: epochs and time of its last "
