@@ -44,6 +44,11 @@ def parent_run(cfg: TrainConfig) -> Run:
         raise UsageError(f"--init-optimizer: run {parent.id} trained with "
                          f"{parent.config.get('optimizer')}, this run with {cfg.optimizer}; "
                          "the optimizer state of one cannot continue the other")
+    momentum = parent.config.get("momentum")
+    if cfg.init_optimizer and cfg.optimizer == "sgd" and (not momentum) != (not cfg.momentum):
+        raise UsageError(f"--init-optimizer: run {parent.id} trained with momentum {momentum}, "
+                         f"this run with {cfg.momentum:g}; SGD keeps momentum buffers only with "
+                         "momentum, so one cannot continue the other")
     theirs = parent.config.get("settings") or {}
     differ = sorted(k for k in set(theirs) | set(cfg.settings)
                     if theirs.get(k) != cfg.settings.get(k))

@@ -234,6 +234,11 @@ def test_cuda_on_a_machine_without_it_is_refused_before_any_cell_runs(small_data
     assert (result.exit_code, result.stderr) == (
         2, "error: gpu.yaml: --device cuda: no CUDA device is available (use --device cpu)\n")
     assert RunStore("runs").list() == []
+    for executor in (["--pack"], ["--executor", "local"]):  # --scheduler does not apply there
+        alone = cli("sweep", "gpu.yaml", *executor, "--scheduler", "tcp://127.0.0.1:1")
+        assert (alone.exit_code, alone.stderr) == (2, (
+            "error: --scheduler is the address of a cluster; it goes with an executor that uses "
+            f"one (--executor dask), not {'pack' if executor == ['--pack'] else 'local'}\n"))
 
 
 def test_unreachable_scheduler_is_a_clear_error(small_data, cli, monkeypatch):

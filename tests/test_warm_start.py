@@ -95,6 +95,9 @@ def test_the_parent_is_recorded_and_budgets_add_up(data, cli):
     (["--init-optimizer", "--optimizer", "adam"], "--init-optimizer: run {p} trained with sgd, "
      "this run with adam; the optimizer state of one cannot continue the other"),
     (["--init-from", "nope"], "--init-from nope: no run 'nope' in runs (see `rnnlab runs`)"),
+    (["--init-optimizer", "--momentum", "0"], "--init-optimizer: run {p} trained with "
+     "momentum 0.9, this run with 0; SGD keeps momentum buffers only with momentum, so one "
+     "cannot continue the other"),
 ])
 def test_warm_starts_that_cannot_work_are_refused(data, cli, args, expected):
     parent = train(cli, "--L", "10", "--epochs", "1")
@@ -271,6 +274,9 @@ def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_fr
          "a stage continues the previous stage's weights"),
         ([{"L": 10, "optimizer": "sgd"}, {"L": 20}], "stage 2: optimizer 'adam' differs from "
          "stage 1's 'sgd'; a stage continues the previous stage's model and optimizer"),
+        ([{"L": 10, "optimizer": "sgd", "momentum": 0}, {"L": 20, "optimizer": "sgd"}],
+         "stage 2: momentum 0.9 differs from stage 1's 0.0; a stage continues the previous "
+         "stage's momentum buffers"),
         ([{"L": 10}, {"L": 20, "set": {"checkpoint_every": 5}}], "stage 2: setting "
          "checkpoint_every 5 differs from stage 1's 0; a stage continues the previous stage's "
          "model and optimizer"),

@@ -101,6 +101,9 @@ def sweep_cmd(
                              f"{executor}")
         executor = "pack"
     sweeps.executor_plugin(executor, registry())  # an unknown one is refused before any work
+    if scheduler is not None and executor in ("local", "pack"):
+        raise UsageError(f"--scheduler is the address of a cluster; it goes with an executor "
+                         f"that uses one (--executor dask), not {executor}")
     local = scheduler is None  # workers on this machine (a remote Dask cluster has its own)
     if local:
         limits.check_jobs(jobs)

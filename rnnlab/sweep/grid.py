@@ -266,6 +266,8 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
              ("data", cfg.data, before.data, "weights")]
     if cfg.init_optimizer:  # the optimizer state's layout may depend on any setting
         pairs.append(("optimizer", cfg.optimizer, before.optimizer, "model and optimizer"))
+        if cfg.optimizer == "sgd" and (not cfg.momentum) != (not before.momentum):
+            pairs.append(("momentum", cfg.momentum, before.momentum, "momentum buffers"))
         pairs += [(f"setting {k}", cfg.settings.get(k), before.settings.get(k),
                    "model and optimizer")
                   for k in sorted(set(cfg.settings) | set(before.settings))]
