@@ -17,9 +17,11 @@ from rnnlab.config import TrainConfig
 from rnnlab.contracts import HasOptimizerState, Learner
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.provenance import file_sha256
+from rnnlab.registry import default as default_registry
 from rnnlab.run import Run
 from rnnlab.run_files import RunDamaged
 from rnnlab.runs import RunStore
+from rnnlab.settings import plugin_settings
 
 
 def parent_run(cfg: TrainConfig) -> Run:
@@ -49,12 +51,12 @@ def parent_run(cfg: TrainConfig) -> Run:
         raise UsageError(f"--init-optimizer: run {parent.id} trained with momentum {momentum}, "
                          f"this run with {cfg.momentum:g}; SGD keeps momentum buffers only with "
                          "momentum, so one cannot continue the other")
-    theirs = parent.config.get("settings") or {}
-    differ = sorted(k for k in set(theirs) | set(cfg.settings)
-                    if theirs.get(k) != cfg.settings.get(k))
+    declared = default_registry().get("model", cfg.model).settings
+    ours = plugin_settings(cfg.settings, "model", declared)
+    theirs = plugin_settings(parent.config.get("settings") or {}, "model", declared)
+    differ = sorted(k for k in ours if theirs[k] != ours[k])
     if cfg.init_optimizer and differ:  # e.g. another implementation keeps other buffers
-        said = ", ".join(f"{k}={theirs.get(k)} there, {cfg.settings.get(k)} here"
-                         for k in differ)
+        said = ", ".join(f"{k}={theirs[k]} there, {ours[k]} here" for k in differ)
         raise UsageError(f"--init-optimizer: run {parent.id} was trained with other settings "
                          f"({said}); the optimizer state's layout depends on them (drop "
                          "--init-optimizer or use the same settings)")

@@ -289,6 +289,11 @@ def test_an_optimizer_state_continues_only_the_same_model_and_sweeps_check_up_fr
         bad = cli("sweep", "bad.yaml")
         assert (bad.exit_code, bad.stderr) == (2, f"error: bad.yaml: {expected}\n")
     assert len(RunStore("runs").list()) == 1
+    # a dataset's setting changes what an epoch sees, not the model or its optimizer state
+    late = {"model": "alarmwork", "optimizer": "adam", "init_optimizer": True,
+            "stages": [{"L": 10, "set": {"late_copies": 1}}, {"L": 20}]}
+    cells = rnnlab.sweep.build(late, rnnlab.registry.default()).cells
+    assert [c.config.settings.get("late_copies", 0) for c in cells] == [1, 0]
     unknown = cli("report", "accuracy", "--sweep", "nope")
     assert (unknown.exit_code, unknown.stderr) == (
         2, "error: --sweep nope: no runs of that sweep in runs\n")

@@ -126,7 +126,8 @@ def sweep_cmd(
         sweeps.run(plan, jobs=jobs, executor=executor, scheduler=scheduler, emit=view)
     except KeyboardInterrupt as exc:
         view.close()
-        again = ("run it again without --force to resume it" if force  # or it starts over
+        again = ("run it again without --force to resume it (the cells it had not reached "
+                 "keep their earlier runs), or with --force to start over" if force
                  else "run the same command again to resume it")
         raise RunInterrupted(f"sweep {plan.id} interrupted; {again}", interrupt_code(exc)
                              ) from None

@@ -264,13 +264,13 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
     them must stay the same."""
     pairs = [("hidden", cfg.hidden, before.hidden, "weights"),
              ("data", cfg.data, before.data, "weights")]
-    if cfg.init_optimizer:  # the optimizer state's layout may depend on any setting
+    if cfg.init_optimizer:  # the optimizer state's layout may depend on any model setting
         pairs.append(("optimizer", cfg.optimizer, before.optimizer, "model and optimizer"))
         if cfg.optimizer == "sgd" and (not cfg.momentum) != (not before.momentum):
             pairs.append(("momentum", cfg.momentum, before.momentum, "momentum buffers"))
-        pairs += [(f"setting {k}", cfg.settings.get(k), before.settings.get(k),
-                   "model and optimizer")
-                  for k in sorted(set(cfg.settings) | set(before.settings))]
+        mine, theirs = model_settings(cfg, registry), model_settings(before, registry)
+        pairs += [(f"setting {k}", mine[k], theirs.get(k), "model and optimizer")
+                  for k in sorted(mine)]
     for what, mine, theirs, continued in pairs:
         if mine != theirs:
             raise UsageError(f"{where}: stage {number}: {what} {short(mine)} differs from stage "
@@ -287,6 +287,14 @@ def _check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
     raise UsageError(f"{where}: stage {number}: {changed} gives {name} the shape "
                      f"{mine.get(name)}, not stage {number - 1}'s {theirs.get(name)}; a stage "
                      "continues the previous stage's weights")
+
+
+def model_settings(cfg: TrainConfig, registry: Registry) -> dict[str, Any]:
+    """The model's own settings in a configuration, defaults filled in (a dataset's settings,
+    e.g. which samples an epoch sees, leave the model and its optimizer state as they are)."""
+    from rnnlab.settings import plugin_settings
+
+    return plugin_settings(cfg.settings, "model", registry.get("model", cfg.model).settings)
 
 
 def _weights(cfg: TrainConfig, registry: Registry) -> dict[str, tuple[int, ...]] | None:
