@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -342,12 +343,18 @@ def test_curricula_that_differ_only_before_their_last_stage_are_rows_of_their_ow
         "alarmwork (L 10→20, stage1.epochs=1)": (1, 2, 200 * 10 + 200 * 20),
         "alarmwork (L 10→20, stage1.epochs=3)": (1, 4, 3 * 200 * 10 + 200 * 20)}
     # the same curriculum run again (--force): the same results, each counted once
+    time.sleep(1.1)  # runs record when they started to the second
     assert cli("sweep", "short.yaml", "--force").exit_code == 0
     report = json.loads(cli("report", "accuracy", "--format", "json").stdout)
     again = {r["model"]: r["L20_n"] for r in report["rows"] if "→" in r["model"]}
     assert again == {name: 1 for name in chains}
     assert "1 duplicate run of a configuration and seed already counted" in " ".join(
         report["notes"])
+    # the forced rerun is the result counted: its run replaces the earlier one
+    last = [r for r in RunStore("runs").list()
+            if r.summary.get("sweep") == "short" and r.summary["stage"] == 2]
+    forced = max(last, key=lambda r: r.summary["started_at"])
+    assert f"(= {forced.id})" in " ".join(report["notes"])
 
 
 def test_a_forced_rerun_stopped_between_stages_continues_its_own_chain(data, cli):

@@ -12,7 +12,8 @@ their own: the row names the model, its dataset when the table holds several, it
 (sweep recipes), and the options and settings that differ among the runs of that model and
 recipe, e.g. `lstm (lr=0.001)` and `lstm (lr=0.01)`. Runs of the same configuration and seed (a
 cell run twice, a copied run directory; for a warm start, after the same earlier stages) are
-one result: the first is counted, the others are listed as duplicates. The last rows are the
+one result: the one that started last is counted (a rerun replaces what it reran; of copies,
+the first), the others are listed as duplicates. The last rows are the
 baselines the datasets declare, e.g. what always predicting 0 scores on the same test data: the
 floor that means "learned nothing".
 
@@ -96,6 +97,11 @@ def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
         shown = f"{steps / 1e6:.3g}M" if steps >= 1e6 else f"{steps:,.0f}"
         text += f"\nbudget {shown} seq-steps"
     return text
+
+
+def _later(run: Run, other: Run) -> bool:
+    """Whether `run` started after `other` (a copy of a run started when it did)."""
+    return str(run.summary.get("started_at", "")) > str(other.summary.get("started_at", ""))
 
 
 def _intermediate(summary: dict[str, Any]) -> bool:
@@ -209,7 +215,8 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     duplicates: list[tuple[Run, Run]] = []
     found: list[tuple[tuple[str, str, str, str], dict[str, str], dict[str, Any]]] = []
     by_id = {run.id: run for run in request.runs}
-    broken = 0
+    broken_of: dict[str, bool] = {}  # per counted result: its earlier stages not all found
+    slot: dict[str, int] = {}  # per counted result: its place in `found`
     intermediate: list[str] = []  # earlier stages of curricula: part of a final stage's budget
     continued: set[str] = set()  # the runs final stages were warm-started from, and theirs
     damaged: list[str] = []
@@ -233,9 +240,12 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
                    else [f"?{run.config.get('init_from')}"])
         key = "/".join([str(summary.get("recipe", "")), *history, _result_key(run.config)])
         continued.update(r.id for r in earlier or [])
-        if key in counted:
-            duplicates.append((run, counted[key]))
+        previous = counted.get(key)
+        if previous is not None and not _later(run, previous):
+            duplicates.append((run, previous))
             continue
+        if previous is not None:  # a rerun (e.g. `sweep --force`): its result replaces it
+            duplicates.append((previous, run))
         counted[key] = run
         data = str(summary.get("data") or run.config.get("data") or "")
         options = _options(run.config)
@@ -244,7 +254,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
             lengths = [record.get("L") for record in records] + [summary.get("L")]
             shown = "L " + "→".join("?" if L is None else str(L) for L in lengths)
             recipe = f"{recipe}, {shown}" if recipe else shown
-            broken += earlier is None
+            broken_of[key] = earlier is None
             for i, stage in enumerate(earlier or []):  # other earlier stages: another row
                 options.update({f"stage{i + 1}.{k}": v for k, v in _options(stage.config).items()})
             if earlier is not None:  # the whole chain's epochs and time, as its budget
@@ -254,7 +264,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
                     **({"epochs": sum(_number(s["epochs"]) for s in chain)}
                        if all("epochs" in s for s in chain) else {})}}
         group = (str(summary.get("model")), data, recipe, json.dumps(options, sort_keys=True))
-        found.append((group, options, summary))
+        slot[key] = slot.get(key, len(found))
+        found[slot[key]:slot[key] + 1] = [(group, options, summary)]
+    broken = sum(broken_of.values())
     datasets = sorted({group[1] for group, _, _ in found})
     styles = {data: _metric_style(data) for data in datasets}
     names = _names({group: options for group, options, _ in found}, len(datasets) > 1)
