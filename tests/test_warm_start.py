@@ -212,17 +212,22 @@ def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
         sum(two["train_time_s"] for _, two in chains) / 2)
 
 
-def test_a_later_stage_starts_once_its_own_previous_stage_is_done(data, cli, monkeypatch):
-    """The local executor runs a chain's next stage as soon as its previous stage completes,
-    not after every cell started with it: the whole curriculum is one request."""
-    from rnnlab.sweep import local
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_a_later_stage_starts_once_its_own_previous_stage_is_done(data, cli, monkeypatch,
+                                                                   executor):
+    """The bundled executors run a chain's next stage as soon as its previous stage
+    completes, not after every cell started with it: the whole curriculum is one request."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    from rnnlab.sweep import dask, local
 
+    module, name = (local, "run_local") if executor == "local" else (dask, "run_dask")
     requests = []
-    real = local.run_local
-    monkeypatch.setattr(local, "run_local", lambda r: (requests.append(len(r.cells)), real(r)))
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda r: (requests.append(len(r.cells)), real(r)))
     with open("cur.yaml", "w") as handle:
         yaml.safe_dump(CURRICULUM, handle)
-    result = cli("sweep", "cur.yaml", "--jobs", "2")
+    result = cli("sweep", "cur.yaml", "--jobs", "2", "--executor", executor)
     assert "sweep cur: 4/4 runs completed, 0 failed" in result.stdout, result.stdout
     assert requests == [2]  # the two first stages; the second stages came through `more`
     chains = {r.config["init_from"] for r in RunStore("runs").list() if r.summary["stage"] == 2}

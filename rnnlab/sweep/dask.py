@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,8 @@ def run_dask(request: ExecutorRequest) -> None:
         queue_name = f"rnnlab-{uuid.uuid4().hex}"
         queue = Queue(queue_name, client=client)
         futures = {}
-        for cell in request.cells:
+
+        def submit(cell: SweepCell) -> Any:
             cfg = cell.config
             key = json.dumps([cfg.data, cfg.L, cfg.data_dir, cfg.settings], sort_keys=True)
             if key not in datasets:
@@ -132,7 +134,11 @@ def run_dask(request: ExecutorRequest) -> None:
                            request.runs_dir)
             future = client.submit(remote_cell, task, datasets[key][0], queue_name, pure=False)
             futures[future] = cell
-        _wait(futures, queue, RunStore(request.runs_dir), request)
+            return future
+
+        for cell in request.cells:
+            submit(cell)
+        _wait(futures, queue, RunStore(request.runs_dir), request, submit)
     finally:
         client.close()
         if cluster is not None:
@@ -140,9 +146,10 @@ def run_dask(request: ExecutorRequest) -> None:
 
 
 def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
-          request: ExecutorRequest) -> None:
+          request: ExecutorRequest, submit: Callable[[SweepCell], Any]) -> None:
     """Wait for the cells, passing their progress on and writing each run that comes back
-    into the run store."""
+    into the run store; after each result, submit the cells it made ready (a curriculum's
+    next stage)."""
     waiting = dict(futures)
     while waiting:
         try:
@@ -163,4 +170,6 @@ def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
                 for name, payload in result.pop("files").items():
                     atomic_write(folder / name, payload)
             request.done(cell, result)
+            for ready in request.more():
+                waiting[submit(ready)] = ready
         time.sleep(0.05)
