@@ -37,9 +37,9 @@ def mark(sweep: Sweep, cells: list[Cell]) -> None:
         summary = run.summary
         if summary.get("sweep") == sweep.id and summary.get("cell") and (
                 run.id not in sweep.stale):
-            found.setdefault(summary["cell"], []).append(run)  # runs are listed oldest first
+            found.setdefault(summary["cell"], []).append(run)
     for cell in cells:
-        runs = found.get(cell.key, [])
+        runs = sorted(found.get(cell.key, []), key=_created)  # the latest last
         if cell.parent is not None:
             parent = sweep.cells[cell.parent].run_id
             runs = [r for r in runs if parent and r.config.get("init_from") == parent]
@@ -56,6 +56,14 @@ def mark(sweep: Sweep, cells: list[Cell]) -> None:
         elif status == "failed" and not sweep.rerun_failed:
             cell.state = "failed"
             cell.info = str(summary.get("reason", "failed"))
+
+
+def _created(run: Run) -> int:
+    """When a run was made, to the nanosecond its file system keeps (ids: to the second)."""
+    try:
+        return (run.dir / "config.yaml").stat().st_mtime_ns  # written once, at the start
+    except OSError:
+        return 0
 
 
 class Claims:

@@ -1,0 +1,96 @@
+"""Warm starts in a sweep, checked before any run: each stage of a curriculum fits the one
+before it (the weights' shapes, and with `init_optimizer` the optimizer and the model's
+settings), and the run a sweep's `init_from` names is there, fits and can be read."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from rnnlab.config import TrainConfig
+from rnnlab.errors import RnnlabError, UsageError
+from rnnlab.files import short
+from rnnlab.registry import Registry
+from rnnlab.runs import RunStore
+
+
+def check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
+                registry: Registry) -> None:
+    """A stage starts from the previous stage's weights (and optimizer state): what shapes
+    them must stay the same."""
+    pairs = [("hidden", cfg.hidden, before.hidden, "weights"),
+             ("data", cfg.data, before.data, "weights")]
+    if cfg.init_optimizer:  # the optimizer state's layout may depend on any model setting
+        pairs.append(("optimizer", cfg.optimizer, before.optimizer, "model and optimizer"))
+        if cfg.optimizer == "sgd" and (not cfg.momentum) != (not before.momentum):
+            pairs.append(("momentum", cfg.momentum, before.momentum, "momentum buffers"))
+        mine, theirs = model_settings(cfg, registry), model_settings(before, registry)
+        pairs += [(f"setting {k}", mine[k], theirs.get(k), "model and optimizer")
+                  for k in sorted(mine)]
+    for what, mine, theirs, continued in pairs:
+        if mine != theirs:
+            raise UsageError(f"{where}: stage {number}: {what} {short(mine)} differs from stage "
+                             f"{number - 1}'s {short(theirs)}; a stage continues the previous "
+                             f"stage's {continued}")
+    if cfg.settings == before.settings:
+        return
+    mine, theirs = _weights(cfg, registry), _weights(before, registry)  # a setting may shape
+    if mine is None or theirs is None or mine == theirs:
+        return
+    name = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+    changed = ", ".join(f"{k}={short(cfg.settings.get(k))}" for k in sorted(cfg.settings)
+                        if cfg.settings.get(k) != before.settings.get(k))
+    raise UsageError(f"{where}: stage {number}: {changed} gives {name} the shape "
+                     f"{mine.get(name)}, not stage {number - 1}'s {theirs.get(name)}; a stage "
+                     "continues the previous stage's weights")
+
+
+def model_settings(cfg: TrainConfig, registry: Registry) -> dict[str, Any]:
+    """The model's own settings in a configuration, defaults filled in (a dataset's settings,
+    e.g. which samples an epoch sees, leave the model and its optimizer state as they are)."""
+    from rnnlab.settings import plugin_settings
+
+    return plugin_settings(cfg.settings, "model", registry.get("model", cfg.model).settings)
+
+
+def _weights(cfg: TrainConfig, registry: Registry) -> dict[str, tuple[int, ...]] | None:
+    """The shapes of the parameters a configuration's model starts with; None where they
+    cannot be told before its data is there (the stage then says what does not fit)."""
+    from rnnlab.contracts import example_of
+    from rnnlab.session import make_learner
+
+    try:
+        dataset = registry.get("dataset", cfg.data)
+        spec, _ = example_of(dataset, cfg.L, 1, cfg.seed, Path(cfg.data_dir or "datasets"))
+        learner, _ = make_learner(registry.get("model", cfg.model), spec,
+                                  dataclasses.replace(cfg, device="cpu"))
+        return {k: tuple(getattr(v, "shape", ())) for k, v in learner.state_dict().items()}
+    except Exception:  # noqa: BLE001 - any failure is the stage's to report when it runs
+        return None
+
+
+def parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str]) -> str:
+    """The run a cell warm-starts from (its directory as given, else its id), checked to exist
+    and fit; each such question is asked once. An id prefix names the run it names now,
+    leaving out the sweep's own runs, which may share it: every cell and every rerun of the
+    sweep starts from that run."""
+    from rnnlab import warm_start
+
+    question = json.dumps([cfg.init_from, cfg.runs_dir, cfg.model, cfg.optimizer,
+                           cfg.init_optimizer, cfg.settings], sort_keys=True, default=str)
+    if question not in checked:
+        ref = str(cfg.init_from)
+        path = (Path(ref) / "config.yaml").is_file()
+        if not path:
+            theirs = [run.id for run in RunStore(cfg.runs_dir)
+                      if run.id.startswith(ref) and run.summary.get("sweep") != sweep_id]
+            ref = theirs[0] if len(theirs) == 1 else ref
+        try:
+            parent = warm_start.parent_run(dataclasses.replace(cfg, init_from=ref))
+            parent.load_training_state()  # a missing or broken checkpoint: found now
+        except RnnlabError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        checked[question] = ref if path else parent.id
+    return checked[question]
