@@ -9,6 +9,7 @@ scratch can be compared at equal cost."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.contracts import HasOptimizerState, Learner
 from rnnlab.errors import RnnlabError, UsageError
 from rnnlab.provenance import file_sha256
+from rnnlab.registry import Registry
 from rnnlab.registry import default as default_registry
 from rnnlab.run import Run
 from rnnlab.run_files import RunDamaged
@@ -51,9 +53,8 @@ def parent_run(cfg: TrainConfig) -> Run:
         raise UsageError(f"--init-optimizer: run {parent.id} trained with momentum {momentum}, "
                          f"this run with {cfg.momentum:g}; SGD keeps momentum buffers only with "
                          "momentum, so one cannot continue the other")
-    declared = default_registry().get("model", cfg.model).settings
-    ours = plugin_settings(cfg.settings, "model", declared)
-    theirs = plugin_settings(parent.config.get("settings") or {}, "model", declared)
+    ours = model_settings(cfg)
+    theirs = model_settings(dataclasses.replace(cfg, settings=parent.config.get("settings") or {}))
     differ = sorted(k for k in ours if theirs[k] != ours[k])
     if cfg.init_optimizer and differ:  # e.g. another implementation keeps other buffers
         said = ", ".join(f"{k}={theirs[k]} there, {ours[k]} here" for k in differ)
@@ -61,6 +62,13 @@ def parent_run(cfg: TrainConfig) -> Run:
                          f"({said}); the optimizer state's layout depends on them (drop "
                          "--init-optimizer or use the same settings)")
     return parent
+
+
+def model_settings(cfg: TrainConfig, registry: Registry | None = None) -> dict[str, Any]:
+    """The model's own settings in a configuration, defaults filled in (a dataset's settings,
+    e.g. which samples an epoch sees, leave the model and its optimizer state as they are)."""
+    declared = (registry or default_registry()).get("model", cfg.model).settings
+    return plugin_settings(cfg.settings, "model", declared)
 
 
 def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 from rnnlab.config import TrainConfig
 from rnnlab.errors import RnnlabError, UsageError
@@ -20,39 +19,32 @@ def check_stage(before: TrainConfig, cfg: TrainConfig, number: int, where: str,
                 registry: Registry) -> None:
     """A stage starts from the previous stage's weights (and optimizer state): what shapes
     them must stay the same."""
+    from rnnlab.warm_start import model_settings
+
+    own = model_settings(cfg, registry), model_settings(before, registry)
     pairs = [("hidden", cfg.hidden, before.hidden, "weights"),
              ("data", cfg.data, before.data, "weights")]
     if cfg.init_optimizer:  # the optimizer state's layout may depend on any model setting
         pairs.append(("optimizer", cfg.optimizer, before.optimizer, "model and optimizer"))
         if cfg.optimizer == "sgd" and (not cfg.momentum) != (not before.momentum):
             pairs.append(("momentum", cfg.momentum, before.momentum, "momentum buffers"))
-        mine, theirs = model_settings(cfg, registry), model_settings(before, registry)
-        pairs += [(f"setting {k}", mine[k], theirs.get(k), "model and optimizer")
-                  for k in sorted(mine)]
+        pairs += [(f"setting {k}", value, own[1][k], "model and optimizer")
+                  for k, value in sorted(own[0].items())]
     for what, mine, theirs, continued in pairs:
         if mine != theirs:
             raise UsageError(f"{where}: stage {number}: {what} {short(mine)} differs from stage "
                              f"{number - 1}'s {short(theirs)}; a stage continues the previous "
                              f"stage's {continued}")
-    if cfg.settings == before.settings:
+    if own[0] == own[1]:  # only a model setting can give its weights other shapes
         return
-    mine, theirs = _weights(cfg, registry), _weights(before, registry)  # a setting may shape
+    mine, theirs = _weights(cfg, registry), _weights(before, registry)
     if mine is None or theirs is None or mine == theirs:
         return
     name = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
-    changed = ", ".join(f"{k}={short(cfg.settings.get(k))}" for k in sorted(cfg.settings)
-                        if cfg.settings.get(k) != before.settings.get(k))
+    changed = ", ".join(f"{k}={short(v)}" for k, v in sorted(own[0].items()) if v != own[1][k])
     raise UsageError(f"{where}: stage {number}: {changed} gives {name} the shape "
                      f"{mine.get(name)}, not stage {number - 1}'s {theirs.get(name)}; a stage "
                      "continues the previous stage's weights")
-
-
-def model_settings(cfg: TrainConfig, registry: Registry) -> dict[str, Any]:
-    """The model's own settings in a configuration, defaults filled in (a dataset's settings,
-    e.g. which samples an epoch sees, leave the model and its optimizer state as they are)."""
-    from rnnlab.settings import plugin_settings
-
-    return plugin_settings(cfg.settings, "model", registry.get("model", cfg.model).settings)
 
 
 def _weights(cfg: TrainConfig, registry: Registry) -> dict[str, tuple[int, ...]] | None:
