@@ -20,10 +20,13 @@ def recurrent_block(P: int, kind: str) -> torch.Tensor:
 
 
 class LastStepReadout(nn.Module):
-    def __init__(self, cell: str, D: int, P: int, M: int, rec_init: str = "default") -> None:
+    def __init__(self, cell: str, D: int, P: int, M: int, rec_init: str = "default",
+                 nonlinearity: str = "tanh") -> None:
         super().__init__()
-        layer = {"rnn": nn.RNN, "lstm": nn.LSTM}[cell]
-        self.rnn = layer(D, P, batch_first=True)  # our batches are (B, L, D)
+        if cell == "rnn":  # our batches are (B, L, D)
+            self.rnn: nn.Module = nn.RNN(D, P, nonlinearity=nonlinearity, batch_first=True)
+        else:
+            self.rnn = nn.LSTM(D, P, batch_first=True)
         self.out = nn.Linear(P, M)
         if rec_init != "default":  # replace torch's uniform init of each gate's block
             weight = self.rnn.weight_hh_l0  # (gates * P, P)
