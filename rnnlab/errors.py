@@ -8,8 +8,8 @@ Exit codes follow one rule (README lists it too):
          with a failed cell, a failed gradient check, any unexpected error
     2    a usage mistake: a bad option or value, an unknown config key, plugin name or
          setting; nothing was done (UsageError, and Typer's own parse errors)
-    130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM. A run is saved as interrupted and
-         resumes; a sweep resumes when run again.
+    130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM; 129 by SIGHUP (the terminal closed).
+         A run is saved as interrupted and resumes; a sweep resumes when run again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SIGINT = 130  # 128 + SIGINT
 EXIT_SIGTERM = 143  # 128 + SIGTERM
+EXIT_SIGHUP = 129  # 128 + SIGHUP
 
 
 class RnnlabError(Exception):
@@ -43,7 +44,15 @@ class PluginError(RnnlabError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as an exception so that a run is saved as after Ctrl-C."""
+    """SIGTERM or SIGHUP (`signum`), raised as an exception so that a run is saved as after
+    Ctrl-C."""
+
+    def __init__(self, signum: int = EXIT_SIGTERM - 128) -> None:
+        super().__init__()
+        self.signum = signum
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:
+        return type(self), (self.signum,)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -60,8 +69,10 @@ class RunInterrupted(KeyboardInterrupt):
 
 def interrupt_code(exc: BaseException) -> int:
     """The exit code of an interruption: the one it carries (a run that saved itself says),
-    else 143 for SIGTERM (raised as Terminated) and 130 for Ctrl-C."""
+    else 128 + the signal for SIGTERM and SIGHUP (raised as Terminated), 130 for Ctrl-C."""
     code = getattr(exc, "exit_code", None)
     if isinstance(code, int):
         return code
-    return EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
+    if isinstance(exc, Terminated):
+        return 128 + exc.signum if exc.signum > 0 else EXIT_SIGTERM
+    return EXIT_SIGINT

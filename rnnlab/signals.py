@@ -1,10 +1,13 @@
-"""Process signals. One context manager sets how SIGINT and SIGTERM are handled within a
-block; a stop flag lets a signal ask the training loop to stop between two batches (never in
-the middle of writing a file).
+"""Process signals. One context manager sets how SIGINT, SIGTERM and SIGHUP are handled
+within a block; a stop flag lets a signal ask the training loop to stop between two batches
+(never in the middle of writing a file).
 
-    with handled(request_stop, signal.SIGTERM):      # a run: SIGTERM stops it, saved
-    with handled(signal.SIG_IGN, SIGINT, SIGTERM):    # while saving: nothing cuts it short
-    with handled(raise_terminated, signal.SIGTERM):   # a sweep: SIGTERM interrupts waiting
+    with handled(request_stop, *stopping()):          # a run: SIGTERM or SIGHUP stops it, saved
+    with handled(signal.SIG_IGN, SIGINT, *stopping()):  # while saving: nothing cuts it short
+    with handled(raise_terminated, *stopping()):      # a sweep: they interrupt waiting
+
+SIGHUP (the terminal closed) counts as SIGTERM does, unless it is ignored (`nohup`): then it
+stays ignored.
 """
 
 from __future__ import annotations
@@ -20,6 +23,31 @@ from rnnlab.errors import Terminated
 Handler = Callable[[int, Any], Any] | int | signal.Handlers
 
 _stop: list[int] = []  # signals received that asked for a stop
+ORPHANED = -1  # not a signal: a sweep worker whose sweep ended (killed) stops its run
+
+
+def stopping() -> tuple[int, ...]:
+    """The signals that stop a run or a sweep (saved, resumable) besides Ctrl-C: SIGTERM, and
+    SIGHUP where there is one and it is not ignored."""
+    hangup = getattr(signal, "SIGHUP", None)
+    if hangup is None or signal.getsignal(hangup) == signal.SIG_IGN:
+        return (signal.SIGTERM,)
+    return (signal.SIGTERM, hangup)
+
+
+def stopped_how(signum: int | None) -> str:
+    """How a stop is recorded in a run's reason: 'by SIGTERM', 'because its sweep ended'."""
+    if signum == ORPHANED:
+        return "because its sweep ended"
+    try:
+        return f"by {signal.Signals(signum or signal.SIGTERM).name}"
+    except ValueError:
+        return f"by signal {signum}"
+
+
+def signal_of(exc: BaseException) -> int:
+    """The signal an interruption came from: SIGINT for Ctrl-C, else Terminated's."""
+    return int(getattr(exc, "signum", signal.SIGINT))
 
 
 def request_stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
@@ -43,8 +71,8 @@ def clear_stop() -> None:
 
 
 def raise_terminated(signum: int, frame: Any) -> None:
-    """A signal handler: SIGTERM interrupts as Ctrl-C does (see errors.Terminated)."""
-    raise Terminated()
+    """A signal handler: SIGTERM or SIGHUP interrupts as Ctrl-C does (errors.Terminated)."""
+    raise Terminated(signum)
 
 
 @contextmanager

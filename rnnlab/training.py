@@ -18,7 +18,14 @@ import numpy as np
 from rnnlab import checkpoint, limits, numerics, warm_start
 from rnnlab.config import TrainConfig, epoch_lr, validate
 from rnnlab.contracts import Data, Learner, SetsLearningRate
-from rnnlab.errors import PluginError, RnnlabError, RunInterrupted, Terminated, UsageError
+from rnnlab.errors import (
+    PluginError,
+    RnnlabError,
+    RunInterrupted,
+    Terminated,
+    UsageError,
+    interrupt_code,
+)
 from rnnlab.events import EpochDone, EventSink, Note, Progress, RunFinished, RunStarted, ignore
 from rnnlab.locks import Locked, describe
 from rnnlab.provenance import check_given, data_record, provenance
@@ -34,7 +41,16 @@ from rnnlab.session import (
     recorded_data,
     run_config,
 )
-from rnnlab.signals import clear_stop, handled, request_stop, stop_requested, stopped_by
+from rnnlab.signals import (
+    clear_stop,
+    handled,
+    request_stop,
+    signal_of,
+    stop_requested,
+    stopped_by,
+    stopped_how,
+    stopping,
+)
 
 EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
 
@@ -146,12 +162,13 @@ def _resume(run: Run, registry: Registry, emit: EventSink,
 
 @contextmanager
 def _sigterm_stops() -> Iterator[None]:
-    """Within the block, SIGTERM asks the loop to stop (rnnlab.signals). The block that set
-    the handler clears the request when it ends, so a later run starts afresh; a sweep
-    worker, whose handler was already set, keeps it and starts no further cell."""
+    """Within the block, SIGTERM (and SIGHUP) asks the loop to stop (rnnlab.signals). The
+    block that set the handler clears the request when it ends, so a later run starts
+    afresh; a sweep worker, whose handler was already set, keeps it and starts no further
+    cell."""
     previous: dict[int, Any] = {}
     try:
-        with handled(request_stop, signal.SIGTERM) as previous:
+        with handled(request_stop, *stopping()) as previous:
             yield
     finally:
         if previous and previous[signal.SIGTERM] is not request_stop:
@@ -173,10 +190,10 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
             summary["files"] = after(run, session, emit) if after is not None else []
     except KeyboardInterrupt as exc:
         # a second Ctrl-C must not cut the saving short
-        with handled(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM):
-            code, name = (143, "SIGTERM") if isinstance(exc, Terminated) else (130, "SIGINT")
-            message = (f"interrupted by {name}; run {run.id} is saved after epoch "
-                       f"{position['epoch']} (continue with: rnnlab train --resume {run.id})")
+        with handled(signal.SIG_IGN, signal.SIGINT, *stopping()):
+            code = interrupt_code(exc)
+            message = (f"interrupted {stopped_how(signal_of(exc))}; run {run.id} is saved after "
+                       f"epoch {position['epoch']} (continue with: rnnlab train --resume {run.id})")
             summary.update(status="interrupted", reason=message, epochs=position["epoch"],
                            updates=position["updates"])
             try:
@@ -278,7 +295,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
             if stop_requested():
-                raise KeyboardInterrupt() if stopped_by() == signal.SIGINT else Terminated()
+                why = stopped_by()
+                raise KeyboardInterrupt() if why == signal.SIGINT else Terminated(why or 15)
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "

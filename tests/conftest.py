@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -179,6 +180,10 @@ def examples_installed(examples_site, monkeypatch, request) -> Path:
 
 # -- a command-line process on a leash ------------------------------------------------------------
 
+def _ignore_hangup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 class Leashed:
     """`python -m rnnlab ARGS` that can print at most one line more than the test has read.
 
@@ -191,7 +196,7 @@ class Leashed:
     running, and holding its run, however fast it trains and however slowly the test gets
     to act. No sleeping, no timing. Linux only (packet-mode pipes, F_SETPIPE_SZ)."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
+    def __init__(self, args: list[str], cwd: Path, hangup_ignored: bool = False) -> None:
         import fcntl
 
         self.read_end, write_end = os.pipe2(os.O_DIRECT | os.O_CLOEXEC)
@@ -203,7 +208,8 @@ class Leashed:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "rnnlab", *args], stdout=write_end,
                 stderr=subprocess.PIPE, text=True, cwd=cwd,
-                env={**os.environ, "TTY_COMPATIBLE": "0"})
+                env={**os.environ, "TTY_COMPATIBLE": "0"},
+                preexec_fn=_ignore_hangup if hangup_ignored else None)  # as nohup does
         finally:
             os.close(write_end)
         self.pid = self.process.pid
@@ -257,8 +263,8 @@ def leash():
         pytest.skip("needs Linux's packet-mode pipes")
     started: list[Leashed] = []
 
-    def start(args: list[str], cwd: Path) -> Leashed:
-        started.append(Leashed(args, cwd))
+    def start(args: list[str], cwd: Path, hangup_ignored: bool = False) -> Leashed:
+        started.append(Leashed(args, cwd, hangup_ignored))
         return started[-1]
 
     yield start

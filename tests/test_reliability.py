@@ -47,7 +47,8 @@ def uninterrupted(tmp_path_factory, cli):
     return RunStore(root / "runs").list()[0]
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                      (signal.SIGHUP, 129)])
 def test_interrupt_then_resume_equals_an_uninterrupted_run(workdir, cli, leash, uninterrupted,
                                                            sig, code):
     rnnlab.gen_data("adding", lengths=[10], sizes=INTERRUPTIBLE_DATA)
@@ -75,6 +76,20 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(workdir, cli, leash, 
     np.testing.assert_array_equal(run.losses(), reference.losses())
     for name, value in reference.load_checkpoint().items():
         np.testing.assert_array_equal(run.load_checkpoint()[name], value)
+
+
+def test_under_nohup_a_hangup_leaves_the_run_training(workdir, leash):
+    """SIGHUP (the terminal closed) stops a run as SIGTERM does, unless it is ignored, as
+    `nohup` has it: then the run trains on (here until SIGTERM, sent right after; a SIGHUP
+    that counted would be on record, the lower signal number being handled first)."""
+    rnnlab.gen_data("adding", lengths=[10], sizes=INTERRUPTIBLE_DATA)
+    process = leash(INTERRUPTIBLE, workdir, hangup_ignored=True)
+    process.wait_for_line("epoch 2/")
+    process.process.send_signal(signal.SIGHUP)
+    process.process.send_signal(signal.SIGTERM)
+    _, stderr = process.finish()
+    assert process.process.returncode == 143, stderr
+    assert stderr.startswith("interrupted by SIGTERM; run ")
 
 
 def test_divergence_stops_with_the_epoch_and_batch_and_keeps_the_last_checkpoint(small_data,

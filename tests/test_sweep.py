@@ -171,7 +171,7 @@ def test_sweep_errors_name_the_file(workdir, cli):
     assert unknown.stderr == "error: unknown executor 'slurm' (available: dask, local, pack)\n"
 
 
-@pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143)])
+@pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143), ("hangup", 129)])
 def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_reference, cli,
                                                      how, code):
     shutil.copytree(shared_data, "mine")  # moved before the resume
@@ -190,6 +190,8 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
         assert process.poll() is None, process.communicate()[1]
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+        elif how == "hangup":
+            os.killpg(process.pid, signal.SIGHUP)  # a closed terminal: the same, by SIGHUP
         else:
             process.send_signal(signal.SIGTERM)  # only the sweep: it must tell the workers
         _, stderr = process.communicate(timeout=120)
@@ -198,7 +200,7 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
     assert process.returncode == code, stderr
     assert "interrupted; run the same command again to resume it" in stderr
     cut = [r.summary for r in RunStore("cut").list() if r.summary["status"] == "interrupted"]
-    name = "SIGINT" if how == "ctrl-c" else "SIGTERM"  # what stopped the sweep, on record
+    name = {"ctrl-c": "SIGINT", "hangup": "SIGHUP"}.get(how, "SIGTERM")  # on record
     assert cut and all(s["reason"].startswith(f"interrupted by {name}; ") for s in cut), cut
     Path("mine").rename("moved")
     resumed = cli(*args, "--data-dir", "moved")  # the interrupted cells' data, by hash

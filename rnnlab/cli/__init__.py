@@ -22,6 +22,7 @@ from rnnlab.cli.common import err, error_line, handles_errors, one_line, out, st
 from rnnlab.errors import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_SIGHUP,
     EXIT_SIGINT,
     EXIT_SIGTERM,
     EXIT_USAGE,
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         err.print(f"error: {one_line(message)}{hint}", markup=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     code = code if isinstance(code, int) else EXIT_OK
-    if console and code in (EXIT_SIGINT, EXIT_SIGTERM) and "torch" in sys.modules:
+    if console and code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGHUP) and "torch" in sys.modules:
         # Interrupted, and everything already saved: leave without finalizing the
         # interpreter. A sweep stopped by SIGTERM under load was seen to abort there
         # ("terminate called without an active exception" from torch's native threads),

@@ -3,7 +3,6 @@ record how each ends (the same for every executor)."""
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from rnnlab.events import EventSink, ignore
 from rnnlab.files import short
 from rnnlab.registry import Registry
 from rnnlab.registry import default as default_registry
-from rnnlab.signals import handled, raise_terminated
+from rnnlab.signals import handled, raise_terminated, stopping
 from rnnlab.sweep.grid import Cell, Sweep, primary_value
 from rnnlab.sweep.plan import Claims
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
@@ -25,14 +24,14 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
         emit: EventSink = ignore) -> Sweep:
     """Run the pending cells of a planned sweep; the cells' states say how each ended. Cells
     another sweep is running are waited for, then taken over if that sweep did not finish
-    them. SIGTERM interrupts it as Ctrl-C does (KeyboardInterrupt)."""
+    them. SIGTERM and SIGHUP interrupt it as Ctrl-C does (KeyboardInterrupt)."""
     plugin = executor_plugin(executor)
     started = time.perf_counter()
     for cell in sweep.cells:
         emit(cell.update())
     claims = Claims(sweep, emit)
     try:
-        with handled(raise_terminated, signal.SIGTERM):
+        with handled(raise_terminated, *stopping()):
             while True:  # rounds: a curriculum's later stages wait for their previous one
                 ready = _ready(sweep, emit)
                 mine = claims.take(ready)

@@ -16,9 +16,8 @@ from typing import Any
 
 from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
-from rnnlab.errors import Terminated
 from rnnlab.events import CellUpdate, EventSink
-from rnnlab.signals import request_stop, stop_requested
+from rnnlab.signals import ORPHANED, request_stop, signal_of, stop_requested
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
@@ -56,7 +55,7 @@ def run_local(request: ExecutorRequest) -> None:
             # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
             # they save themselves as interrupted and the next sweep resumes them.
             if stop is not None:
-                why.value = int(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+                why.value = signal_of(exc)
                 stop.set()
             for future in futures:
                 future.cancel()
@@ -131,12 +130,16 @@ _idle.set()
 
 def _worker_init(queue: Any, stop: Any, why: Any) -> None:
     """Workers leave Ctrl-C to the sweep (an interrupt inside multiprocessing's own locks can
-    deadlock the pool); the sweep sets `stop`, which stops a run between two batches. A
-    worker never outlives its sweep: if the sweep dies (even by kill -9), the worker stops
-    its run as after SIGTERM (the run is saved as interrupted) and exits."""
+    deadlock the pool), and SIGHUP too (a closed terminal sends it to them all; the sweep
+    passes it on, or ignores it under nohup); the sweep sets `stop`, which stops a run
+    between two batches. A worker never outlives its sweep: if the sweep dies (even by
+    kill -9), the worker stops its run (saved as interrupted "because its sweep ended") and
+    exits."""
     global _progress, _stop
     _progress, _stop = queue, stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, request_stop)
     threading.Thread(target=_watch, args=(os.getppid(), stop, why), daemon=True).start()
 
@@ -148,7 +151,7 @@ def _watch(parent: int, stop: Any, why: Any) -> None:
         if stop.wait(ORPHAN_CHECK_S):
             request_stop(why.value)  # again each time: a cell that starts meanwhile stops too
             time.sleep(ORPHAN_CHECK_S)
-    request_stop()  # the running cell saves itself at the next batch
+    request_stop(ORPHANED)  # the running cell saves itself at the next batch
     _idle.wait(ORPHAN_GRACE_S)  # ... and the worker exits once it has, or after the grace
     os._exit(1)
 

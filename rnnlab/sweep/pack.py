@@ -27,7 +27,7 @@ from rnnlab.contracts import (
 )
 from rnnlab.events import CellUpdate
 from rnnlab.registry import default as default_registry
-from rnnlab.signals import clear_stop, request_stop
+from rnnlab.signals import clear_stop, request_stop, signal_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,8 +140,8 @@ def run_pack(cells: list[SweepCell], request: ExecutorRequest, device: str) -> b
         thread.start()
     try:
         _join(threads)
-    except KeyboardInterrupt:
-        request_stop()  # every member saves itself at its next batch
+    except KeyboardInterrupt as exc:
+        request_stop(signal_of(exc))  # every member saves itself at its next batch
         _join(threads)
         clear_stop()
         raise
