@@ -439,6 +439,16 @@ def test_a_worker_without_this_disk_gets_the_parent_run_sent_along(data, cli, mo
     assert config["init_from"] == parent
     losses = np.load(io.BytesIO(result["files"]["losses.npy"]))
     assert np.array_equal(losses, RunStore(home / "runs").get(local).losses())
+    back = home / "back"  # as the sweep writes it into its store
+    back.mkdir()
+    for name, payload in result["files"].items():
+        (back / name).write_bytes(payload)
+    assert json.loads((back / "provenance.json").read_text())["init_from"]["dir"] != str(
+        (home / "runs" / parent).resolve())  # the worker's copy
+    remote.arrived(back, home / "runs" / parent)
+    record = json.loads((back / "provenance.json").read_text())["init_from"]
+    assert record == {**RunStore(home / "runs").get(local).provenance["init_from"],
+                      "dir": str((home / "runs" / parent).resolve())}
 
 
 def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, cli):

@@ -23,6 +23,7 @@ from rnnlab.errors import PluginError, RnnlabError
 from rnnlab.events import CellUpdate
 from rnnlab.files import atomic_write
 from rnnlab.registry import default as default_registry
+from rnnlab.run import Run
 from rnnlab.runs import RunStore
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
 
@@ -89,10 +90,25 @@ def shipped(task: CellTask, runs_dir: Path) -> CellTask:
     if task.resume:
         task = dataclasses.replace(task, resume_files=_files(Path(task.resume)))
     elif task.config.get("init_from"):
-        parent = RunStore(task.config.get("runs_dir") or runs_dir).get(
-            str(task.config["init_from"]))
+        parent = _parent(task, runs_dir)
         task = dataclasses.replace(task, parent_files=(parent.id, _files(parent.dir)))
     return task
+
+
+def _parent(task: CellTask, runs_dir: Path) -> Run:
+    return RunStore(task.config.get("runs_dir") or runs_dir).get(str(task.config["init_from"]))
+
+
+def arrived(folder: Path, parent: Path | None) -> None:
+    """A run back from a worker, written to `folder`: the parent it warm-started from is
+    recorded where it lives here, not where the worker's copy of it was."""
+    if parent is None:
+        return
+    run = Run(folder)
+    record = run.provenance
+    if isinstance(record.get("init_from"), dict):
+        run.write_provenance({**record, "init_from": {**record["init_from"],
+                                                      "dir": str(parent.resolve())}})
 
 
 def run_dask(request: ExecutorRequest) -> None:
@@ -122,6 +138,7 @@ def run_dask(request: ExecutorRequest) -> None:
         queue_name = f"rnnlab-{uuid.uuid4().hex}"
         queue = Queue(queue_name, client=client)
         futures = {}
+        parents: dict[int, Path] = {}  # the local run each warm-started cell starts from
 
         def submit(cell: SweepCell) -> Any:
             cfg = cell.config
@@ -132,13 +149,15 @@ def run_dask(request: ExecutorRequest) -> None:
                 datasets[key] = (client.scatter(data, broadcast=True), record)
             task = shipped(dataclasses.replace(cell.task, data_files=datasets[key][1]),
                            request.runs_dir)
+            if task.parent_files:
+                parents[cell.index] = _parent(task, request.runs_dir).dir
             future = client.submit(remote_cell, task, datasets[key][0], queue_name, pure=False)
             futures[future] = cell
             return future
 
         for cell in request.cells:
             submit(cell)
-        _wait(futures, queue, RunStore(request.runs_dir), request, submit)
+        _wait(futures, queue, RunStore(request.runs_dir), request, submit, parents)
     finally:
         client.close()
         if cluster is not None:
@@ -146,7 +165,8 @@ def run_dask(request: ExecutorRequest) -> None:
 
 
 def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
-          request: ExecutorRequest, submit: Callable[[SweepCell], Any]) -> None:
+          request: ExecutorRequest, submit: Callable[[SweepCell], Any],
+          parents: dict[int, Path]) -> None:
     """Wait for the cells, passing their progress on and writing each run that comes back
     into the run store; after each result, submit the cells it made ready (a curriculum's
     next stage)."""
@@ -169,6 +189,7 @@ def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
                 folder.mkdir(parents=True, exist_ok=True)
                 for name, payload in result.pop("files").items():
                     atomic_write(folder / name, payload)
+                arrived(folder, parents.get(cell.index))
             request.done(cell, result)
             for ready in request.more():
                 waiting[submit(ready)] = ready
