@@ -57,12 +57,28 @@ def request_stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
 
 
 def stop_requested() -> bool:
-    return bool(_stop)
+    return bool(_stop) or bool(getattr(_scoped, "stop", None))
 
 
 def stopped_by() -> int | None:
     """The signal that asked for a stop (a sweep passes Ctrl-C on as SIGINT); None: none."""
-    return _stop[0] if _stop else None
+    asked = _stop or getattr(_scoped, "stop", None)
+    return asked[0] if asked else None
+
+
+_scoped = threading.local()  # a stop asked of one thread's run only (a task among others)
+
+
+@contextmanager
+def stoppable() -> Iterator[Callable[[int], None]]:
+    """Within the block, the function it yields asks the run of this thread (not those of
+    the process's other threads) to stop, from any thread, with the signal to record."""
+    asked: list[int] = []
+    _scoped.stop = asked
+    try:
+        yield asked.append
+    finally:
+        _scoped.stop = None
 
 
 def clear_stop() -> None:

@@ -208,6 +208,41 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
     assert by_cell(Path("cut")) == by_cell(long_reference)
 
 
+def test_ctrl_c_on_a_sweep_on_a_dask_cluster_brings_the_running_runs_home(
+        workdir, shared_data, long_reference, cli):
+    """The cluster's workers are not the sweep's children: Ctrl-C reaches the sweep only,
+    which tells the running cells to stop; their runs come back interrupted and resume."""
+    distributed = pytest.importorskip("distributed")
+    args = [*LONG_ARGS, "--runs-dir", "cut", "--data-dir", str(shared_data)]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--executor", "dask",
+                                    "--scheduler", cluster.scheduler_address, "--json"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watchdog = threading.Timer(180, process.kill)
+        watchdog.start()
+        try:
+            for line in process.stdout:
+                update = json.loads(line)
+                if update.get("state") == "running" and (update.get("epoch") or 0) >= 3:
+                    break
+            assert process.poll() is None, process.communicate()[1]
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            watchdog.cancel()
+    assert process.returncode == 130, stderr
+    cut = [r.summary for r in RunStore("cut").list()]
+    interrupted = [s for s in cut if s["status"] == "interrupted"]
+    assert interrupted and all(s["reason"].startswith("interrupted by SIGINT; ")
+                               and s["epochs"] < 15 for s in interrupted), cut
+    assert max(s["epochs"] for s in interrupted) >= 3, cut  # what it had trained came home
+    resumed = cli(*args)  # here, by the local executor: the runs came home whole
+    assert resumed.exit_code == 0, resumed.stdout + resumed.stderr
+    assert by_cell(Path("cut")) == by_cell(long_reference)
+    assert len(RunStore("cut").list()) == 3  # resumed, not run again
+
+
 def test_dask_cluster_on_loopback_gives_the_same_store_as_local_jobs(workdir, shared_data,
                                                                      grid_reference, cli):
     distributed = pytest.importorskip("distributed")

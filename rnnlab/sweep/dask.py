@@ -4,30 +4,38 @@
 No shared filesystem is needed: the data is loaded here and sent to the workers once per
 dataset; each worker trains in a temporary directory and sends the finished run directory
 back, and it is written into this machine's run store. Progress comes back through a Dask
-queue. Needs the `dask` extra: pip install 'rnnlab[dask]'.
+queue. Ctrl-C (or SIGTERM, SIGHUP) sets a Dask variable the running cells watch: each saves
+its run as interrupted and sends it back, to be resumed by the next sweep, and the cells
+that had not started return at once. Needs the `dask` extra: pip install 'rnnlab[dask]'.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
-from rnnlab.errors import PluginError, RnnlabError
+from rnnlab.errors import PluginError, RnnlabError, Terminated
 from rnnlab.events import CellUpdate
 from rnnlab.files import atomic_write
 from rnnlab.registry import default as default_registry
 from rnnlab.run import Run
 from rnnlab.runs import RunStore
+from rnnlab.signals import handled, signal_of, stoppable, stopping
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
 
 CONNECT_TIMEOUT_S = 10.0  # how long to try reaching --scheduler
+STOP_CHECK_S = 0.5  # how often a running cell looks whether its sweep is stopping
+STOP_WAIT_S = 60.0  # how long a stopping sweep waits for its interrupted runs to come back
 
 
 class DaskExecutor(ExecutorPlugin):
@@ -54,8 +62,11 @@ class _DaskQueue:
         self.queue.put(item)
 
 
-def remote_cell(task: CellTask, data: Any, queue: str) -> dict[str, Any]:
-    """On a worker: train in a temporary directory, return the run directory's files."""
+def remote_cell(task: CellTask, data: Any, queue: str, stop: str | None = None
+                ) -> dict[str, Any]:
+    """On a worker: train in a temporary directory, return the run directory's files. Once
+    the Dask variable `stop` holds a signal number, the run stops (saved as interrupted, its
+    files returned for the next sweep to resume), or does not start."""
     with tempfile.TemporaryDirectory(prefix="rnnlab-") as tmp:
         if task.resume_files:
             folder = Path(tmp) / Path(task.resume).name
@@ -71,11 +82,61 @@ def remote_cell(task: CellTask, data: Any, queue: str) -> dict[str, Any]:
                 (folder / name).write_bytes(payload)
             task = dataclasses.replace(task, config={**task.config, "init_from": str(folder)},
                                        parent_files=None)
-        result = run_cell(task, _DaskQueue(queue).put, data=data, store=tmp)
+        with stoppable() as ask, _watching(stop, ask) as stopping:
+            if stopping:
+                return {"status": "queued", "info": ""}  # the sweep is stopping: not started
+            try:
+                result = run_cell(task, _DaskQueue(queue).put, data=data, store=tmp)
+            except KeyboardInterrupt:  # stopped with its sweep: the run saved itself
+                return {"status": "queued", "info": "", **_interrupted(Path(tmp))}
         if "dir" in result:
             folder = Path(result.pop("dir"))
             result["files"] = _files(folder)
         return result
+
+
+@contextmanager
+def _watching(name: str | None, ask: Callable[[int], None]) -> Iterator[bool]:
+    """Within the block a thread watches the Dask event `name`: once it is set, `ask` is
+    called with the signal number in the Dask variable of that name. Yields whether the
+    event was set already."""
+    if name is None:
+        yield False
+        return
+    from distributed import Event, Variable
+
+    # made here, in the task's thread: they use the worker's client (another thread would
+    # open a client of its own, which keeps the worker process from closing)
+    event, signum, finished = Event(name), Variable(name), threading.Event()
+
+    def watch() -> None:
+        try:
+            while not finished.is_set():
+                if event.wait(timeout=STOP_CHECK_S):
+                    ask(int(signum.get(timeout=STOP_CHECK_S)))
+                    return
+        except Exception:  # the scheduler went away: the worker's own end stops the run
+            return
+
+    if event.is_set():
+        yield True
+        return
+    thread = threading.Thread(target=watch, name="rnnlab stop watch", daemon=True)
+    thread.start()
+    try:
+        yield False
+    finally:
+        finished.set()
+        thread.join(2 * STOP_CHECK_S)  # no call of it left under way when the task returns
+
+
+def _interrupted(tmp: Path) -> dict[str, Any]:
+    """The run an interrupted cell made or continued in `tmp`, to go home as it is."""
+    made = [p for p in tmp.iterdir() if p.is_dir() and p.name != "parents"
+            and not p.name.startswith(".") and (p / "config.yaml").is_file()]
+    if len(made) != 1:
+        return {}
+    return {"run_id": made[0].name, "files": _files(made[0])}
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -127,8 +188,12 @@ def run_dask(request: ExecutorRequest) -> None:
         if scheduler:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         else:
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            # its workers are started ignoring Ctrl-C and SIGHUP, as the local executor's
+            # are: a terminal sends them to the whole process group, and the sweep stops
+            # the running cells itself (saved, brought home)
+            with handled(signal.SIG_IGN, signal.SIGINT, *stopping()[1:]):
+                cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
     except (OSError, TimeoutError) as exc:
         raise RnnlabError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
@@ -136,6 +201,7 @@ def run_dask(request: ExecutorRequest) -> None:
         registry = default_registry()
         datasets: dict[str, Any] = {}  # each dataset is loaded here once, sent to every worker
         queue_name = f"rnnlab-{uuid.uuid4().hex}"
+        stop_name = f"{queue_name}-stop"  # set on Ctrl-C: the running cells stop, saved
         queue = Queue(queue_name, client=client)
         futures = {}
         parents: dict[int, Path] = {}  # the local run each warm-started cell starts from
@@ -151,27 +217,48 @@ def run_dask(request: ExecutorRequest) -> None:
                            request.runs_dir)
             if task.parent_files:
                 parents[cell.index] = _parent(task, request.runs_dir).dir
-            future = client.submit(remote_cell, task, datasets[key][0], queue_name, pure=False)
+            future = client.submit(remote_cell, task, datasets[key][0], queue_name, stop_name,
+                                   pure=False)
             futures[future] = cell
             return future
 
         for cell in request.cells:
             submit(cell)
-        _wait(futures, queue, RunStore(request.runs_dir), request, submit, parents)
+        store, waiting = RunStore(request.runs_dir), dict(futures)
+        asked: list[int] = []  # Ctrl-C, SIGTERM, SIGHUP: noted, acted on between two calls
+
+        def ask(signum: int, frame: Any) -> None:
+            asked.append(signum)
+
+        try:
+            with handled(ask, signal.SIGINT, *stopping()):
+                _wait(waiting, queue, store, request, submit, parents, stop=asked)
+        except KeyboardInterrupt as exc:  # not in the main thread: raised where it was
+            asked.append(signal_of(exc))
+        if asked:
+            from distributed import Event, Variable
+
+            Variable(stop_name, client=client).set(asked[0])  # before the event
+            Event(stop_name, client=client).set()
+            _wait(waiting, queue, store, request, None, parents, timeout=STOP_WAIT_S)
+            client.cancel(list(waiting))  # not back in time: the next sweep runs them anew
+            raise KeyboardInterrupt() if asked[0] == signal.SIGINT else Terminated(asked[0])
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
-          request: ExecutorRequest, submit: Callable[[SweepCell], Any],
-          parents: dict[int, Path]) -> None:
-    """Wait for the cells, passing their progress on and writing each run that comes back
-    into the run store; after each result, submit the cells it made ready (a curriculum's
-    next stage)."""
-    waiting = dict(futures)
-    while waiting:
+def _wait(waiting: dict[Any, SweepCell], queue: Any, store: RunStore,
+          request: ExecutorRequest, submit: Callable[[SweepCell], Any] | None,
+          parents: dict[int, Path], *, timeout: float | None = None,
+          stop: list[int] | None = None) -> None:
+    """Wait for the cells (removed from `waiting` as they end), passing their progress on
+    and writing each run that comes back into the run store; after each result, submit the
+    cells it made ready (a curriculum's next stage) unless `submit` is None. Stop waiting
+    after `timeout` seconds, or once `stop` holds a signal."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while waiting and not stop and (deadline is None or time.monotonic() < deadline):
         try:
             for update in queue.get(batch=True, timeout=0.2):
                 if update.index in {c.index for c in waiting.values()}:
@@ -191,6 +278,6 @@ def _wait(futures: dict[Any, SweepCell], queue: Any, store: RunStore,
                     atomic_write(folder / name, payload)
                 arrived(folder, parents.get(cell.index))
             request.done(cell, result)
-            for ready in request.more():
+            for ready in request.more() if submit is not None else []:
                 waiting[submit(ready)] = ready
         time.sleep(0.05)
