@@ -104,6 +104,37 @@ def test_baselines_and_success_follow_the_datasets_declarations(small_data, cli,
     assert [r["model"] for r in report_rows(cli)["rows"]] == ["simple-rnn"]
 
 
+def test_a_diverged_run_counts_in_the_success_rate_and_other_failures_do_not(small_data, cli):
+    runs = [rnnlab.train("simple-rnn", L=10, epochs=1, seed=seed) for seed in range(4)]
+    values = [r.summary["test"]["accuracy"] for r in runs[:2]]
+
+    def fail(run, reason):  # as training records it
+        summary = {k: v for k, v in run.summary.items() if k != "test"}
+        (run.dir / "summary.json").write_text(json.dumps({**summary, "status": "failed",
+                                                          "reason": reason}))
+
+    fail(runs[2], f"training diverged: loss became nan at epoch 1, batch 3 (run {runs[2].id} "
+                  "keeps the checkpoint of epoch 0)")
+    fail(runs[3], "while training simple-rnn: RuntimeError: out of memory")  # not an outcome
+    report = report_rows(cli)
+    row = report["rows"][0]
+    assert (row["L10_n"], row["L10_diverged"], row["L10_success"]) == (2, 1, 0)
+    assert row["L10_acc_mean"] == pytest.approx(sum(values) / 2)
+    assert report["notes"] == [
+        "test accuracy in %; 2 completed runs",
+        "1 run whose training diverged (loss NaN or infinite) counted in the success rate as "
+        "not reaching 99%, not in the mean",
+        "1 run not completed or without a test accuracy left out"]
+    table = cli("report", "accuracy").stdout
+    assert "0/3 ≥99% (1" in table and "diverged)" in table
+    for run in runs[:2]:  # only the diverged run left: no mean, a success rate of 0 of 1
+        fail(run, "while training simple-rnn: KeyError: 'x'")
+    row = report_rows(cli)["rows"][0]
+    assert row == {"model": "simple-rnn", "L10_diverged": 1, "L10_success": 0}
+    table = cli("report", "accuracy").stdout
+    assert "│ diverged " in table and "0/1 ≥99% (1 diverged)" in table
+
+
 def test_image_runs_get_a_column_of_their_metric(workdir, cli):
     runs = [rnnlab.train("autoenc-lite", updates=10, seed=seed) for seed in (0, 1)]
     report = report_rows(cli)

@@ -25,7 +25,11 @@ report's runs, else the last stage's, "(last stage)" (`_stages`: all or last). T
 stages of a sweep's curriculum are not rows: they are part of their final stage's budget.
 Curricula that differ only in an earlier stage are rows of their own (`stage1.epochs=5`).
 
-Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_success`, `_epochs`,
+A run whose training diverged (its loss became NaN or infinite: status failed) is an outcome
+of its configuration, not a missing result: it counts in the success rate as a run that did
+not reach 99% ("1/5 ≥99% (1 diverged)"), and not in mean ± std, epochs or time.
+
+Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_diverged`, `_success`, `_epochs`,
 `_train_time_s` (and `_sequence_steps`, `_stages` for warm starts) per length, `all_...` for
 runs without one; `acc` is the primary metric.
 """
@@ -78,15 +82,18 @@ def _metric_style(data: str) -> Metric:
 
 
 def _cell(row: dict[str, Any], col: str, percent: bool) -> str:
-    n = row.get(f"{col}_n")
-    if not n:
+    n, blown = row.get(f"{col}_n") or 0, row.get(f"{col}_diverged", 0)
+    if not n and not blown:
         return "-"
     digits = ".1f" if percent else ".4g"
-    text = format(row[f"{col}_acc_mean"], digits)
+    text = format(row[f"{col}_acc_mean"], digits) if n else "diverged"
     if n > 1:
         text += f" ± {format(row[f'{col}_acc_std'], digits)} (n={n})"
-    if f"{col}_train_time_s" in row:
-        parts = [f"{row[f'{col}_success']}/{n} ≥{SUCCESS:g}%"] if f"{col}_success" in row else []
+    if f"{col}_train_time_s" in row or blown:
+        parts = [f"{row[f'{col}_success']}/{n + blown} ≥{SUCCESS:g}%"
+                 + (f" ({blown} diverged)" if blown else "")] if f"{col}_success" in row else []
+        if not n:
+            return text + ("\n" + parts[0] if parts else f" ({blown} runs)")
         parts += [f"{row[f'{col}_epochs']:.0f} ep"] if f"{col}_epochs" in row else []
         parts += [f"{row[f'{col}_train_time_s']:.0f} s"]
         stages = row.get(f"{col}_stages")
@@ -148,6 +155,16 @@ def _usable(run: Run) -> dict[str, Any] | None:
     if not _finite(test[key]):
         return None  # e.g. null: a metric that was NaN when it was measured
     return summary
+
+
+def _diverged(run: Run) -> dict[str, Any] | None:
+    """The summary of a run whose training diverged (its loss became NaN or infinite): an
+    outcome of the recipe, counted in the success rate as a run that did not get there."""
+    summary = run.summary
+    if (summary.get("status") == "failed" and summary.get("primary_metric")
+            and str(summary.get("reason", "")).startswith("training diverged")):
+        return {**summary, "diverged": True}
+    return None
 
 
 def _column(summary: dict[str, Any]) -> str:
@@ -221,11 +238,11 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     continued: set[str] = set()  # the runs final stages were warm-started from, and theirs
     damaged: list[str] = []
     for run in request.runs:
-        summary = _usable(run)
+        summary = _usable(run) or _diverged(run)
         if summary is None:
             skipped += 1
             continue
-        why = _insane(summary)
+        why = None if summary.get("diverged") else _insane(summary)
         if why:
             damaged.append(f"warning: left out damaged run {run.dir / 'summary.json'}: {why}")
             continue
@@ -280,9 +297,17 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     for name in sorted(cells):
         row: dict[str, Any] = {"model": name}
         style = styles[data_of[name]]
-        for col, summaries in sorted(cells[name].items()):
-            key = summaries[0]["primary_metric"]
+        for col, outcomes in sorted(cells[name].items()):
+            key = outcomes[0]["primary_metric"]
             percent[name] = key in style.percentages
+            success = percent[name] and style.higher_is_better and col != "all"
+            summaries = [s for s in outcomes if not s.get("diverged")]
+            if len(summaries) < len(outcomes):
+                row[f"{col}_diverged"] = len(outcomes) - len(summaries)
+            if not summaries:  # every run of the cell diverged
+                if success:
+                    row[f"{col}_success"] = 0
+                continue
             values = [s["test"][key] for s in summaries]
             row[f"{col}_acc_mean"] = statistics.fmean(values)
             row[f"{col}_acc_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -295,7 +320,7 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
                     summaries = [{**{k: v for k, v in s.items() if k != "epochs"}, **s["chain"]}
                                  for s in summaries]
             # a success rate answers the long-sequence question: for sequence data (by L)
-            if percent[name] and style.higher_is_better and col != "all":
+            if success:  # the long-sequence question, for sequence data (by L)
                 row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
             if all("epochs" in s for s in summaries):  # not update-budget runs
                 row[f"{col}_epochs"] = statistics.fmean(s["epochs"] for s in summaries)
@@ -316,7 +341,11 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         plain = {summary["primary_metric"] for _, _, summary in found if summary.get("L") is None}
         header = f"test {next(iter(plain))}" if len(plain) == 1 else "no L"
         columns.append(Column(header, fmt=lambda row: _cell(row, NO_L, percent[row["model"]])))
-    notes = [f"{', '.join(metrics)}; {_count(len(found), 'completed run')}"]
+    blown = sum(1 for _, _, summary in found if summary.get("diverged"))
+    notes = [f"{', '.join(metrics)}; {_count(len(found) - blown, 'completed run')}"]
+    if blown:
+        notes.append(f"{_count(blown, 'run')} whose training diverged (loss NaN or infinite) "
+                     f"counted in the success rate as not reaching {SUCCESS:g}%, not in the mean")
     single = {summary["primary_metric"] for _, _, summary in found}
     what = f"a test {next(iter(single))}" if len(single) == 1 else "a finite test result"
     budget = sum(ident in continued for ident in intermediate)
@@ -395,7 +424,7 @@ def _baselines(found: list[tuple[tuple[str, str, str, str], dict[str, str], dict
             row: dict[str, Any] = {"model": name}
             by_col: dict[str, list[float]] = defaultdict(list)
             for group, _, summary in found:
-                value = (summary.get("test") or {}).get(key)
+                value = (summary.get("test") or {}).get(key)  # none for a diverged run
                 if group[1] == data and _finite(value):
                     by_col[_column(summary)].append(float(value))
             for col, values in sorted(by_col.items()):

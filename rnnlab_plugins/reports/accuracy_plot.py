@@ -107,7 +107,7 @@ def success_figure(rows: list[dict[str, Any]], ylabel: str, threshold: float,
     labelled: dict[tuple[int, float], int] = {}  # labels already at a point
     for i, row in enumerate(drawn):
         lengths, successes = series(row, "success")
-        counts = [row[f"L{L}_n"] for L in lengths]
+        counts = [(row.get(f"L{L}_n") or 0) + row.get(f"L{L}_diverged", 0) for L in lengths]
         shares = [100.0 * k / n for k, n in zip(successes, counts, strict=True)]
         xs = dodged(lengths, i, len(drawn))
         top.plot(xs, shares, marker=MARKERS[i % len(MARKERS)], linewidth=1.5, markersize=5,
