@@ -265,10 +265,11 @@ def gen_data(dataset: str | None = None, *, lengths: list[int] | tuple[int, ...]
 
 def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path = "runs",
            models: list[str] | None = None, lengths: list[int] | None = None,
-           sweep: str | None = None,
+           sweep: str | list[str] | None = None,
            settings: dict[str, Any] | None = None, out_dir: str | Path | None = None,
            emit: EventSink = _ignore) -> ReportResult:
-    """Build a report from the run store (or the given runs), filtered by model and L."""
+    """Build a report from the run store (or the given runs), filtered by model, L and sweep
+    (one name or several)."""
     from rnnlab import config as cfgmod
 
     plugin = get_plugin("report", name)
@@ -293,13 +294,15 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         runs = [r for r in runs if r.config.get("model") in models]
     if lengths:
         runs = [r for r in runs if r.config.get("L") in lengths]
-    if sweep:
+    sweeps = [sweep] if isinstance(sweep, str) else list(sweep or [])
+    if sweeps:
         known = sorted({str(r.summary.get("sweep")) for r in runs if r.summary.get("sweep")})
-        if sweep not in known:
-            shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-            raise UsageError(f"--sweep {sweep}: no runs of that sweep in {runs_dir}"
-                             + (f" (sweeps there: {shown})" if known else ""))
-        runs = [r for r in runs if r.summary.get("sweep") == sweep]
+        for wanted in sweeps:
+            if wanted not in known:
+                shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+                raise UsageError(f"--sweep {wanted}: no runs of that sweep in {runs_dir}"
+                                 + (f" (sweeps there: {shown})" if known else ""))
+        runs = [r for r in runs if r.summary.get("sweep") in sweeps]
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UsageError(f"--out {out_dir}: exists and is not a directory (reports write "
                          "their pictures into a directory)")

@@ -135,6 +135,18 @@ def test_a_diverged_run_counts_in_the_success_rate_and_other_failures_do_not(sma
     assert "│ diverged " in table and "0/1 ≥99% (1 diverged)" in table
 
 
+def test_a_report_of_several_sweeps(small_data, cli):
+    for name, model in (("a", "simple-rnn"), ("b", "lstm"), ("c", "alarmwork")):
+        made = cli("sweep", "--model", model, "--L", "10", "--epochs", "1", "--name", name)
+        assert made.exit_code == 0, made.stderr
+    rows = report_rows(cli, "--sweep", "a", "--sweep", "b")["rows"]
+    assert [r["model"] for r in rows] == ["lstm", "simple-rnn", "always 0 (baseline)"]
+    assert rnnlab.report("accuracy", sweep=["c"]).rows[0]["model"] == "alarmwork"
+    unknown = cli("report", "accuracy", "--sweep", "a", "--sweep", "d")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2, "error: --sweep d: no runs of that sweep in runs (sweeps there: a, b, c)\n")
+
+
 def test_image_runs_get_a_column_of_their_metric(workdir, cli):
     runs = [rnnlab.train("autoenc-lite", updates=10, seed=seed) for seed in (0, 1)]
     report = report_rows(cli)

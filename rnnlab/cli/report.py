@@ -23,7 +23,8 @@ def report_cmd(
     model: Annotated[list[str] | None, params.name_list(
         "--model", help="Only these models (repeat or comma-separate).")] = None,
     L: Annotated[list[int] | None, params.integers("--L", help="Only these lengths.")] = None,
-    sweep: Annotated[str | None, typer.Option(help="Only the runs of this sweep.")] = None,
+    sweep: Annotated[list[str] | None, typer.Option(
+        help="Only the runs of this sweep (repeat for several).")] = None,
     runs_dir: Annotated[str, typer.Option(help="Run store directory.")] = "runs",
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Where pictures go [RUNS_DIR/reports].")] = None,
