@@ -87,6 +87,14 @@ def test_runs_that_differ_in_an_option_or_setting_are_rows_of_their_own(small_da
     only = report_rows(cli, "--model", "simple-rnn", "--format", "json")
     assert [r["model"] for r in only["rows"]] == ["simple-rnn (lr=0.001)",
                                                   "simple-rnn (lr=0.01)", "always 0 (baseline)"]
+    # a setting at its neutral value is not in the run's config: shown at that value
+    relu = rnnlab.train("simple-rnn", L=10, epochs=1, settings={"nonlinearity": "relu"})
+    assert "nonlinearity" not in runs[0].config["settings"]
+    names = [r["model"] for r in report_rows(cli, "--model", "simple-rnn")["rows"]]
+    assert names == ["simple-rnn (lr=0.001, nonlinearity=tanh)",
+                     "simple-rnn (lr=0.01, nonlinearity=relu)",
+                     "simple-rnn (lr=0.01, nonlinearity=tanh)", "always 0 (baseline)"]
+    assert relu.config["settings"]["nonlinearity"] == "relu"
 
 
 def test_baselines_and_success_follow_the_datasets_declarations(small_data, cli, monkeypatch):

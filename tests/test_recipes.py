@@ -144,6 +144,28 @@ def test_schedule_errors(small_data, cli, fake_dist):
     assert not Path("runs").exists()  # nothing written
 
 
+def test_the_simple_rnns_relu_units_equal_a_plain_loop_and_tanh_keeps_its_cells(workdir, cli):
+    learner = rnnlab.build_learner("simple-rnn", DataSpec("sequence", 2, 1, 5), hidden=6,
+                                   settings={"nonlinearity": "relu", "rec_init": "identity"})
+    net = learner.module.rnn
+    x = torch.randn(3, 5, 2)
+    h = torch.zeros(3, 6)
+    for t in range(5):  # h_t = relu(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)
+        h = torch.relu(x[:, t] @ net.weight_ih_l0.T + net.bias_ih_l0 + h @ net.weight_hh_l0.T
+                       + net.bias_hh_l0)
+    assert torch.allclose(learner.module(x), learner.module.out(h), atol=1e-6)
+    assert torch.equal(net.weight_hh_l0.detach(), torch.eye(6))
+    # tanh, the default, is the setting's neutral value: a sweep cell keeps the key it had
+    # before the setting existed (runs of it are not run again)
+    from rnnlab import sweep
+
+    (cell,) = sweep.build({"model": "simple-rnn", "L": 200, "seed": 3},
+                          rnnlab.registry.default()).cells
+    assert (cell.key, cell.config.settings) == ("330635b9ec15", {"rec_init": "default"})
+    refused = cli("train", "lstm", "--L", "10", "--set", "nonlinearity=relu")
+    assert refused.exit_code == 2 and "nonlinearity" in refused.stderr
+
+
 def test_a_schedule_left_at_constant_keeps_existing_sweep_cells():
     from rnnlab.config import TrainConfig
     from rnnlab.sweep import cell_key

@@ -36,6 +36,7 @@ runs without one; `acc` is the primary metric.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import statistics
@@ -49,6 +50,7 @@ from rnnlab import (
     ReportResult,
     RnnlabError,
     Run,
+    Setting,
     TrainConfig,
     get_plugin,
 )
@@ -179,9 +181,30 @@ def _options(config: dict[str, Any]) -> dict[str, str]:
     merged = {**TrainConfig().to_dict(), **config}
     options = {k: v for k, v in merged.items() if k not in IGNORED + SHOWN_APART}
     settings = merged.get("settings")
-    if isinstance(settings, dict):
-        options.update(settings)  # shown as `name=value`, like the options
+    if isinstance(settings, dict):  # shown as `name=value`, like the options
+        options.update({**_neutral(str(merged.get("model")), str(merged.get("data"))),
+                        **settings})
     return {str(k): json.dumps(v, sort_keys=True, default=str) for k, v in options.items()}
+
+
+NO_NEUTRAL = Setting(None).neutral  # the `neutral` of a setting that declares none
+
+
+@functools.cache
+def _neutral(model: str, data: str) -> dict[str, Any]:
+    """The settings a run records none of at their neutral value (so that its configuration
+    is what it was before the setting existed): that value, for runs with and without it
+    to read alike, e.g. the simple RNN's nonlinearity=tanh."""
+    found: dict[str, Any] = {}
+    for kind, name in (("model", model), ("dataset", data)):
+        try:
+            declared = get_plugin(kind, name).settings
+        except RnnlabError:  # not installed here, or no such plugin
+            continue
+        for key, setting in declared.items():
+            if setting.neutral is not NO_NEUTRAL:
+                found.setdefault(key, setting.neutral)
+    return found
 
 
 def _result_key(config: dict[str, Any]) -> str:
