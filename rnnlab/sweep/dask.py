@@ -65,8 +65,9 @@ class _DaskQueue:
 def remote_cell(task: CellTask, data: Any, queue: str, stop: str | None = None
                 ) -> dict[str, Any]:
     """On a worker: train in a temporary directory, return the run directory's files. Once
-    the Dask variable `stop` holds a signal number, the run stops (saved as interrupted, its
-    files returned for the next sweep to resume), or does not start."""
+    the sweep sets the Dask event `stop` (the signal in the Dask variable of that name), the
+    run stops (saved as interrupted, its files returned for the next sweep to resume), or
+    does not start."""
     with tempfile.TemporaryDirectory(prefix="rnnlab-") as tmp:
         if task.resume_files:
             folder = Path(tmp) / Path(task.resume).name
