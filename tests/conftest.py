@@ -6,13 +6,17 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,3 +274,31 @@ def leash():
     yield start
     for process in started:
         process.close()
+
+
+@pytest.fixture(scope="session")
+def interrupted_sweep():
+    """interrupted_sweep(args, epoch, send, **popen) -> (exit code, stderr): `python -m rnnlab
+    ARGS --json`; once a cell reports running at `epoch` or later, `send(process)` (a
+    signal); a sweep that hangs is killed after 180 s, failing the test, not the suite."""
+
+    def run(args: list[str], epoch: int, send: Callable[[subprocess.Popen], None],
+            **popen: Any) -> tuple[int, str]:
+        process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--json"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   **popen)
+        watchdog = threading.Timer(180, process.kill)
+        watchdog.start()
+        try:
+            for line in process.stdout:  # its progress, one JSON object per cell update
+                update = json.loads(line)
+                if update.get("state") == "running" and (update.get("epoch") or 0) >= epoch:
+                    break  # a run is well into training: interrupt it there
+            assert process.poll() is None, process.communicate()[1]
+            send(process)
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            watchdog.cancel()
+        return process.returncode, stderr
+
+    return run

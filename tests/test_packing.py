@@ -3,7 +3,6 @@ its solo run up to rounding (own data order, learning rate, early stop), resumab
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -85,25 +84,16 @@ def test_a_packed_sweep_gives_each_run_its_solo_result(solo_reference, cli, monk
     assert len({m["epochs"] for m in packed.values()}) > 1  # members stopped on their own
 
 
-def test_an_interrupted_pack_resumes_to_the_solo_results(solo_reference, monkeypatch):
+def test_an_interrupted_pack_resumes_to_the_solo_results(solo_reference, monkeypatch,
+                                                         interrupted_sweep):
     root, solo = solo_reference
     monkeypatch.chdir(root)
     args = [sys.executable, "-m", "rnnlab", "sweep", "packs.yaml", "--pack", "--runs-dir",
             "cut", "--epochs", "4"]
-    process = subprocess.Popen([*args, "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(180, process.kill)
-    watchdog.start()
-    try:
-        for line in process.stdout:
-            update = json.loads(line)
-            if update.get("state") == "running" and (update.get("epoch") or 0) >= 2:
-                break  # the pack is past its first epoch: stop it there
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        watchdog.cancel()
-    assert process.returncode == 143, stderr
+    # the pack past its first epoch: stop it there
+    returncode, stderr = interrupted_sweep(args[3:], 2,
+                                           lambda process: process.send_signal(signal.SIGTERM))
+    assert returncode == 143, stderr
     statuses = sorted(r.summary["status"] for r in RunStore(root / "cut"))
     assert "interrupted" in statuses, statuses
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)

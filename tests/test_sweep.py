@@ -8,8 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -173,31 +171,21 @@ def test_sweep_errors_name_the_file(workdir, cli):
 
 @pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143), ("hangup", 129)])
 def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_reference, cli,
-                                                     how, code):
+                                                     interrupted_sweep, how, code):
     shutil.copytree(shared_data, "mine")  # moved before the resume
     args = [*LONG_ARGS, "--runs-dir", "cut"]
-    process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--data-dir", "mine",
-                                "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    watchdog = threading.Timer(180, process.kill)  # a hung sweep fails the test, not the suite
-    watchdog.start()
-    try:
-        for line in process.stdout:  # its progress, one JSON object per cell update
-            update = json.loads(line)
-            if update.get("state") == "running" and (update.get("epoch") or 0) >= 3:
-                break  # a run is well into training: interrupt it there
-        assert process.poll() is None, process.communicate()[1]
+
+    def send(process: subprocess.Popen) -> None:
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
         elif how == "hangup":
             os.killpg(process.pid, signal.SIGHUP)  # a closed terminal: the same, by SIGHUP
         else:
             process.send_signal(signal.SIGTERM)  # only the sweep: it must tell the workers
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        watchdog.cancel()
-    assert process.returncode == code, stderr
+
+    returncode, stderr = interrupted_sweep([*args, "--data-dir", "mine"], 3, send,
+                                           start_new_session=True)
+    assert returncode == code, stderr
     assert "interrupted; run the same command again to resume it" in stderr
     cut = [r.summary for r in RunStore("cut").list() if r.summary["status"] == "interrupted"]
     name = {"ctrl-c": "SIGINT", "hangup": "SIGHUP"}.get(how, "SIGTERM")  # on record
@@ -209,29 +197,17 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
 
 
 def test_ctrl_c_on_a_sweep_on_a_dask_cluster_brings_the_running_runs_home(
-        workdir, shared_data, long_reference, cli):
+        workdir, shared_data, long_reference, cli, interrupted_sweep):
     """The cluster's workers are not the sweep's children: Ctrl-C reaches the sweep only,
     which tells the running cells to stop; their runs come back interrupted and resume."""
     distributed = pytest.importorskip("distributed")
     args = [*LONG_ARGS, "--runs-dir", "cut", "--data-dir", str(shared_data)]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
-        process = subprocess.Popen([sys.executable, "-m", "rnnlab", *args, "--executor", "dask",
-                                    "--scheduler", cluster.scheduler_address, "--json"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        watchdog = threading.Timer(180, process.kill)
-        watchdog.start()
-        try:
-            for line in process.stdout:
-                update = json.loads(line)
-                if update.get("state") == "running" and (update.get("epoch") or 0) >= 3:
-                    break
-            assert process.poll() is None, process.communicate()[1]
-            process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=120)
-        finally:
-            watchdog.cancel()
-    assert process.returncode == 130, stderr
+        returncode, stderr = interrupted_sweep(
+            [*args, "--executor", "dask", "--scheduler", cluster.scheduler_address], 3,
+            lambda process: process.send_signal(signal.SIGINT))  # the sweep alone
+    assert returncode == 130, stderr
     cut = [r.summary for r in RunStore("cut").list()]
     interrupted = [s for s in cut if s["status"] == "interrupted"]
     assert interrupted and all(s["reason"].startswith("interrupted by SIGINT; ")
