@@ -296,7 +296,8 @@ def _loop(session: Session, run: Run, emit: EventSink,
         for b, index in enumerate(batches, start=1):
             if stop_requested():
                 why = stopped_by()
-                raise KeyboardInterrupt() if why == signal.SIGINT else Terminated(why or 15)
+                raise KeyboardInterrupt() if why == signal.SIGINT else Terminated(
+                    why or signal.SIGTERM)
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "

@@ -4,7 +4,7 @@
 No shared filesystem is needed: the data is loaded here and sent to the workers once per
 dataset; each worker trains in a temporary directory and sends the finished run directory
 back, and it is written into this machine's run store. Progress comes back through a Dask
-queue. Ctrl-C (or SIGTERM, SIGHUP) sets a Dask variable the running cells watch: each saves
+queue. Ctrl-C (or SIGTERM, SIGHUP) sets a Dask event the running cells watch: each saves
 its run as interrupted and sends it back, to be resumed by the next sweep, and the cells
 that had not started return at once. Needs the `dask` extra: pip install 'rnnlab[dask]'.
 """
@@ -178,7 +178,7 @@ def run_dask(request: ExecutorRequest) -> None:
     `request.jobs` workers."""
     jobs, scheduler = request.jobs, request.scheduler
     try:
-        from distributed import Client, LocalCluster, Queue
+        from distributed import Client, Event, LocalCluster, Queue, Variable
     except ImportError:
         raise PluginError("--executor dask needs Dask: pip install 'rnnlab[dask]'") from None
     from rnnlab.provenance import data_record
@@ -237,8 +237,6 @@ def run_dask(request: ExecutorRequest) -> None:
         except KeyboardInterrupt as exc:  # not in the main thread: raised where it was
             asked.append(signal_of(exc))
         if asked:
-            from distributed import Event, Variable
-
             Variable(stop_name, client=client).set(asked[0])  # before the event
             Event(stop_name, client=client).set()
             _wait(waiting, queue, store, request, None, parents, timeout=STOP_WAIT_S)

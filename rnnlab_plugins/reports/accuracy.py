@@ -342,7 +342,6 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
                 if whole:  # the chain's figures replace the stage's own
                     summaries = [{**{k: v for k, v in s.items() if k != "epochs"}, **s["chain"]}
                                  for s in summaries]
-            # a success rate answers the long-sequence question: for sequence data (by L)
             if success:  # the long-sequence question, for sequence data (by L)
                 row[f"{col}_success"] = sum(v >= SUCCESS for v in values)
             if all("epochs" in s for s in summaries):  # not update-budget runs
