@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from arguments import count
+
 
 def child_cpu() -> float:
     """User + system seconds of the child processes waited for so far."""
@@ -44,11 +46,18 @@ def timed(args: list[str], cwd: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="alarmwork,lstm")
-    parser.add_argument("--L", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--L", type=count(1, 5_000), default=100)
+    parser.add_argument("--repeats", type=count(1, 1000), default=3)
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     models = options.models.split(",")
+    import rnnlab
+
+    for model in models:
+        try:
+            rnnlab.get_plugin("model", model)
+        except rnnlab.RnnlabError as exc:
+            parser.error(f"--models: {exc}")
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
         subprocess.run([sys.executable, "-m", "rnnlab", "gen-data", "--L", str(options.L)],

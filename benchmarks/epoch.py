@@ -27,6 +27,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
+from arguments import check_cuda, check_size, count  # noqa: E402
+
 VARIANTS = [  # (label, model, settings)
     ("alarmwork default", "alarmwork", {}),
     ("alarmwork impl=autograd", "alarmwork", {"impl": "autograd"}),
@@ -105,10 +107,13 @@ def probe_in_subprocess(model: str, settings: dict, L: int, batch: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--L", type=int, default=100, help="sequence length [100]")
-    parser.add_argument("--n", type=int, default=10_000, help="training sequences [10000]")
-    parser.add_argument("--batch", type=int, default=20, help="batch size [20]")
-    parser.add_argument("--repeats", type=int, default=3, help="epochs per variant [3]")
+    parser.add_argument("--L", type=count(1, 100_000), default=100,
+                        help="sequence length [100]")
+    parser.add_argument("--n", type=count(1, 10_000_000), default=10_000,
+                        help="training sequences [10000]")
+    parser.add_argument("--batch", type=count(1, 100_000), default=20, help="batch size [20]")
+    parser.add_argument("--repeats", type=count(1, 1000), default=3,
+                        help="epochs per variant [3]")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--skip-memory", action="store_true", help="no long-sequence part")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
@@ -119,6 +124,8 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(*json.loads(args.probe))))
         return
+    check_size(parser, args.L, args.n, args.batch)
+    check_cuda(parser, args.device)
     from rich.console import Console
     from rich.table import Table
 

@@ -25,6 +25,8 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 
+from arguments import check_size, count  # noqa: E402
+
 
 def synchronize(device: str) -> None:
     import torch
@@ -59,13 +61,20 @@ def reset_peak(device: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
-    parser.add_argument("--L", type=int, default=100)
-    parser.add_argument("--n", type=int, default=10_000, help="sequences per epoch")
-    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--L", type=count(1, 100_000), default=100)
+    parser.add_argument("--n", type=count(1, 10_000_000), default=10_000,
+                        help="sequences per epoch")
+    parser.add_argument("--batch", type=count(1, 100_000), default=20)
     parser.add_argument("--packs", default="1,8,64,256,1024", help="pack sizes S")
-    parser.add_argument("--steps", type=int, default=50, help="timed steps per pack")
+    parser.add_argument("--steps", type=count(1, 100_000), default=50,
+                        help="timed steps per pack")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
+    check_size(parser, options.L, options.n, options.batch)
+    try:
+        sizes = [count(1, 4096)(S) for S in options.packs.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"--packs: {exc}")
     import numpy as np
     import torch
 
@@ -104,7 +113,7 @@ def main() -> None:
     cpu_path = timed("alarmwork NumPy (CPU path)", solo, "cpu")
 
     packs = []
-    for S in (int(s) for s in options.packs.split(",")):
+    for S in sizes:
         pack = TorchBPTTLearner({k: np.repeat(v, S, axis=0) for k, v in params.items()},
                                 "sgd", 0.01, 0.9, device=device, graphs=device == "cuda")
         xs = np.repeat(x[None, : options.batch], S, axis=0)  # (S, B, L, D)

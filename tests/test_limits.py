@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +236,23 @@ def test_by_default_a_command_plans_on_2_gb_and_the_variable_is_checked(workdir,
     bad = cli("train", "lstm")
     assert bad.exit_code == 2
     assert bad.stderr.strip() == "error: RNNLAB_MEMORY_LIMIT expects a number of GB > 0, got 'lots'"
+
+
+@pytest.mark.parametrize(("script", "args", "expected"), [
+    ("epoch.py", ["--L", "-5"], "argument --L: expected an integer in [1, 100,000], got -5"),
+    ("epoch.py", ["--repeats", "0"], "argument --repeats: expected an integer in [1, 1,000], "
+                                     "got 0"),
+    ("epoch.py", ["--L", "100000", "--n", "100000"], "--L 100000 x --n 100000 is "
+     "10,000,000,000 time steps of data; at most 50,000,000 (make one of them smaller)"),
+    ("gpu.py", ["--device", "cpu", "--packs", "1,0"], "--packs: expected an integer in "
+                                                      "[1, 4,096], got 0"),
+    ("cli_epoch.py", ["--models", "nosuch"], "--models: unknown model 'nosuch' (available: "),
+])
+def test_benchmark_scripts_refuse_nonsense_before_building_anything(script, args, expected):
+    """A usage error (exit 2, one line), not a traceback, an empty table or a 75 GB array."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    result = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"{script}: error: {expected}")
+    assert "Traceback" not in result.stderr
