@@ -65,7 +65,15 @@ class ExecutorPlugin(Plugin):
     """Runs the cells of a sweep: worker processes here (`local`), a Dask cluster (`dask`), or
     whatever a third-party package provides (SLURM, Ray, Kubernetes), chosen with
     `rnnlab sweep --executor NAME`. The sweep decides which cells run (claims, resumes,
-    skips) and records how they end; the executor only runs them."""
+    skips) and records how they end; the executor only runs them.
+
+    `in_turn`: True for an executor that asks `request.more()` after each result and runs
+    `request.jobs` cells at a time: it is then handed `jobs` cells at first and the next as
+    each ends, so that a second sweep of the same grid (another terminal, another machine)
+    finds the cells not yet started unclaimed and runs them. False (the default): every cell
+    is handed out, and claimed, at once (e.g. to pack them)."""
+
+    in_turn: bool = False
 
     @abc.abstractmethod
     def run(self, request: ExecutorRequest) -> None:

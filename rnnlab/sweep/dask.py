@@ -43,6 +43,7 @@ class DaskExecutor(ExecutorPlugin):
 
     summary = ("A Dask cluster: --scheduler tcp://HOST:PORT, or a local one of --jobs "
                "workers; no shared filesystem needed (needs rnnlab[dask]).")
+    in_turn = True  # asks for more as cells end
 
     def run(self, request: ExecutorRequest) -> None:
         run_dask(request)

@@ -30,15 +30,18 @@ def run(sweep: Sweep, *, jobs: int = 1, executor: str = "local", scheduler: str 
     for cell in sweep.cells:
         emit(cell.update())
     claims = Claims(sweep, emit)
+    # an executor that asks for more as cells end gets (and this sweep claims) only what it
+    # runs at once; on a cluster of its own (a scheduler) it is not told how many that is
+    limit = jobs if plugin.in_turn and scheduler is None else None
     try:
         with handled(raise_terminated, *stopping()):
             while True:  # rounds: a curriculum's later stages wait for their previous one
                 ready = _ready(sweep, emit)
-                mine = claims.take(ready)
+                mine = claims.take(ready, limit)
                 if mine:
                     for cell in mine:
                         _continue_parent(sweep, cell)
-                    _execute(plugin, sweep, mine, jobs, scheduler, emit, claims)
+                    _execute(plugin, sweep, mine, jobs, scheduler, emit, claims, limit)
                 elsewhere = [c for c in sweep.cells if c.state == "elsewhere"]
                 if elsewhere:
                     claims.wait(elsewhere)
@@ -93,9 +96,11 @@ def finish(cell: Cell, result: dict[str, Any], emit: EventSink) -> None:
 
 
 def _execute(plugin: ExecutorPlugin, sweep: Sweep, cells: list[Cell], jobs: int,
-             scheduler: str | None, emit: EventSink, claims: Claims) -> None:
+             scheduler: str | None, emit: EventSink, claims: Claims, limit: int | None
+             ) -> None:
     """Hand `cells` to the executor; record each result as it comes (and let go of the
-    cell's claim). A cell the executor returns without reporting has failed."""
+    cell's claim). A cell the executor returns without reporting has failed. With a `limit`,
+    no more than that many cells are out at once."""
     ours = {cell.index: cell for cell in cells}
     reported: set[int] = set()
 
@@ -114,9 +119,11 @@ def _execute(plugin: ExecutorPlugin, sweep: Sweep, cells: list[Cell], jobs: int,
         record(cell, result)
 
     def more() -> list[SweepCell]:
-        """The later stages whose previous stage has ended meanwhile, claimed and handed out
-        now rather than in the next request."""
-        claimed = claims.take([c for c in _ready(sweep, emit) if c.index not in ours])
+        """The cells that can start now (queued ones, and later stages whose previous stage
+        has ended meanwhile), claimed and handed out now rather than in the next request."""
+        room = None if limit is None else max(0, limit - (len(ours) - len(reported)))
+        waiting = [c for c in _ready(sweep, emit) if c.index not in ours]
+        claimed = claims.take(waiting, room) if room != 0 else []
         for cell in claimed:
             _continue_parent(sweep, cell)
             ours[cell.index] = cell

@@ -28,6 +28,7 @@ class LocalExecutor(ExecutorPlugin):
     """The bundled executor `local` (entry point in rnnlab.executors)."""
 
     summary = "Worker processes on this machine (--jobs of them, one thread each)."
+    in_turn = True  # asks for more as cells end
 
     def run(self, request: ExecutorRequest) -> None:
         run_local(request)

@@ -81,34 +81,40 @@ class Claims:
         sweep = hashlib.sha1(self.sweep.id.encode()).hexdigest()[:10]
         return self.folder / f"{sweep}-{cell.key}.lock"
 
-    def take(self, cells: list[Cell]) -> list[Cell]:
-        """Claim what can be claimed; check the store again for those (another sweep may have
-        run them meanwhile) and return the ones that still need running here."""
+    def take(self, cells: list[Cell], limit: int | None = None) -> list[Cell]:
+        """Claim what can be claimed, in order, until `limit` cells need running here; check
+        the store again for those (another sweep may have run them meanwhile) and return
+        them. Cells claimed elsewhere are marked so; the rest stay queued."""
         if not cells:
             return []
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RnnlabError(f"cannot create '{self.folder}' ({exc.strerror or exc})") from None
-        claimed = []
-        for cell in cells:
-            lock = FileLock(self.path(cell), f"cell '{cell.label}' of sweep {self.sweep.id}")
-            try:
-                lock.acquire()
-            except Locked as exc:
-                cell.state, cell.info = "elsewhere", f"run by {describe(exc.holder)}"
-                self.emit(cell.update())
-                continue
-            self.held[cell.index] = lock
-            claimed.append(cell)
-        for cell in claimed:
-            cell.resume = ""
-        mark(self.sweep, claimed)
-        for cell in claimed:
-            if cell.state != "queued":
-                self.release(cell)
-                self.emit(cell.update())
-        return [c for c in claimed if c.state == "queued"]
+        rest, wanted = list(cells), []
+        while rest and (limit is None or len(wanted) < limit):
+            room = len(rest) if limit is None else limit - len(wanted)
+            claimed = []
+            while rest and len(claimed) < room:
+                cell = rest.pop(0)
+                lock = FileLock(self.path(cell), f"cell '{cell.label}' of sweep {self.sweep.id}")
+                try:
+                    lock.acquire()
+                except Locked as exc:
+                    cell.state, cell.info = "elsewhere", f"run by {describe(exc.holder)}"
+                    self.emit(cell.update())
+                    continue
+                self.held[cell.index] = lock
+                claimed.append(cell)
+            for cell in claimed:
+                cell.resume = ""
+            mark(self.sweep, claimed)
+            for cell in claimed:
+                if cell.state != "queued":
+                    self.release(cell)
+                    self.emit(cell.update())
+            wanted += [c for c in claimed if c.state == "queued"]
+        return wanted
 
     def wait(self, cells: list[Cell]) -> None:
         """Wait until another sweep lets go of at least one of `cells`."""
