@@ -217,6 +217,14 @@ def load_learner(run: str | Run, *, runs_dir: str | Path = "runs",
     return loaded.learner, loaded.data
 
 
+def _installed(kind: str, name: str) -> bool:
+    try:
+        get_plugin(kind, name)
+    except RnnlabError:
+        return False
+    return True
+
+
 def load_run(ref: str, *, runs_dir: str | Path = "runs") -> Run:
     """A run by id, unique id prefix or directory path."""
     return RunStore(runs_dir).get(ref)
@@ -290,18 +298,20 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
     for run in runs:  # one run named twice, or reached through a symlink, counts once
         unique.setdefault(os.path.realpath(run.dir), run)
     runs = list(unique.values())
+    sweeps = [sweep] if isinstance(sweep, str) else list(sweep or [])
+    for option, wanted, of in (("model", models, lambda r: r.config.get("model")),
+                               ("sweep", sweeps, lambda r: r.summary.get("sweep"))):
+        known = sorted({str(of(r)) for r in runs if of(r)})  # before any filter
+        for name in wanted or []:
+            if name not in known and not (option == "model" and _installed("model", name)):
+                shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
+                raise UsageError(f"--{option} {name}: no runs of that {option} in {runs_dir}"
+                                 + (f" ({option}s there: {shown})" if known else ""))
     if models:
         runs = [r for r in runs if r.config.get("model") in models]
     if lengths:
         runs = [r for r in runs if r.config.get("L") in lengths]
-    sweeps = [sweep] if isinstance(sweep, str) else list(sweep or [])
     if sweeps:
-        known = sorted({str(r.summary.get("sweep")) for r in runs if r.summary.get("sweep")})
-        for wanted in sweeps:
-            if wanted not in known:
-                shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
-                raise UsageError(f"--sweep {wanted}: no runs of that sweep in {runs_dir}"
-                                 + (f" (sweeps there: {shown})" if known else ""))
         runs = [r for r in runs if r.summary.get("sweep") in sweeps]
     if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UsageError(f"--out {out_dir}: exists and is not a directory (reports write "

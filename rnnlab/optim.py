@@ -71,8 +71,31 @@ class NumpyOptimizer:
     def state(self) -> dict[str, np.ndarray]:
         return {k: np.array(v) for k, v in self.buffers.items()}
 
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
+    def load_state(self, state: dict[str, np.ndarray],
+                   shapes: dict[str, tuple[int, ...]] | None = None) -> None:
+        """Take buffers from a checkpoint; given the parameters' `shapes`, each must be one
+        this optimizer keeps, of its parameter's shape (ValueError naming it otherwise)."""
+        if shapes is not None:
+            names = ("m", "s") if self.kind == "adam" else ("momentum",)
+            layout = {f"{b}/{name}": tuple(shape) for b in names for name, shape in shapes.items()}
+            if self.kind == "adam":
+                layout["step"] = ()
+            check_buffers(state, layout, f"{self.kind} with momentum {self.momentum:g}"
+                          if self.kind == "sgd" else self.kind)
         self.buffers = {k: np.array(v) for k, v in state.items()}
+
+
+def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kind: str) -> None:
+    """Optimizer buffers from a checkpoint against the names and shapes an optimizer keeps:
+    a buffer it would not use, or one of another shape, is a ValueError naming it."""
+    for key, value in state.items():
+        if key not in layout:
+            raise ValueError(f"optimizer buffer {key!r} is not one that {kind} keeps "
+                             f"(expected {', '.join(sorted(layout)[:4]) or 'none'}"
+                             f"{', ...' if len(layout) > 4 else ''})")
+        if tuple(np.shape(value)) != layout[key]:
+            raise ValueError(f"optimizer buffer {key!r} has shape {tuple(np.shape(value))}, "
+                             f"expected {layout[key]}")
 
 
 class NumpyOptimized:
@@ -91,4 +114,5 @@ class NumpyOptimized:
         return self.optimizer.state()
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        self.optimizer.load_state(state)
+        shapes = {k: tuple(np.shape(v)) for k, v in self.state_dict().items()}  # type: ignore[attr-defined]
+        self.optimizer.load_state(state, shapes)

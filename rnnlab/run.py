@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,13 @@ class Run:
             merge(self.config)
             if not os.path.lexists(self.dir / SUMMARY):
                 return f"{self.dir / SUMMARY}: missing"
+            self.metrics  # noqa: B018 - read to check it, as the losses
+            self.losses()
+            path = self.dir / CHECKPOINT  # what eval and warm starts read (when it is there)
+            if self.status == "completed" and os.path.lexists(path):
+                check_regular(path, CHECKPOINT_LIMIT)
+                if not zipfile.is_zipfile(path):
+                    return f"{path}: not a valid checkpoint (not an .npz archive)"
         except RnnlabError as exc:
             text = str(exc)
             return text if str(self.dir) in text else f"{self.dir / CONFIG}: {text}"
@@ -230,7 +238,9 @@ class Run:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Add one line to metrics.jsonl (the file is rewritten whole, so never half a line)."""
-        text = (self._text(METRICS) or "") + dumps(record) + "\n"  # read: regular, bounded
+        before = self._text(METRICS) or ""  # read: regular, bounded
+        metrics_of(self.dir / METRICS, before)  # a damaged file is not added to: RunDamaged
+        text = before + dumps(record) + "\n"
         atomic_write(self.dir / METRICS, text)
         self._wrote(METRICS, lambda: metrics_of(self.dir / METRICS, text))
 

@@ -34,6 +34,9 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "dev": (dict,), "sweep": (str,), "cell": (str,), "recipe": (str,),
     "started_at": (str,), "resumed_at": (str,), "reason": (str,),
 }
+# The counts a summary may hold: key -> the largest value a run could have written.
+SUMMARY_COUNTS = {"L": 10**7, "epochs": 10**9, "updates": 10**12, "train_time_s": 1e9,
+                  "sequence_steps": 1e18, "total_sequence_steps": 1e18}
 LIMIT = 64 * 2**20  # bytes: no run file the store reads is larger, except checkpoints
 CHECKPOINT_LIMIT = 4 * 2**30  # bytes an unpacked checkpoint may take in memory
 
@@ -89,6 +92,13 @@ def config_of(path: Path, value: Any) -> dict[str, Any]:
     return value
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
 def summary_of(path: Path, text: str | None) -> dict[str, Any]:
     """summary.json's text as a mapping holding the expected types ({} without a file)."""
     if text is None:
@@ -99,10 +109,16 @@ def summary_of(path: Path, text: str | None) -> dict[str, Any]:
     for key, types in SUMMARY_TYPES.items():
         if key in value and (not isinstance(value[key], types) or isinstance(value[key], bool)):
             raise RunDamaged(f"{path}: '{key}' has the wrong type ({type(value[key]).__name__})")
+    for key, high in SUMMARY_COUNTS.items():
+        count = value.get(key)
+        if count is not None and not (isinstance(count, (int, float)) and not isinstance(
+                count, bool) and 0 <= count <= high):  # NaN fails both comparisons
+            raise RunDamaged(f"{path}: '{key}' is not a number in [0, {high:g}]")
     for split in ("test", "dev"):
         for k, v in (value.get(split) or {}).items():
-            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)):
-                raise RunDamaged(f"{path}: {split} metric '{k}' is not a number")
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool)
+                                  or not _finite(v)):  # rnnlab writes NaN and inf as null
+                raise RunDamaged(f"{path}: {split} metric '{k}' is not a finite number")
     return value
 
 
@@ -131,7 +147,18 @@ def losses_of(raw: bytes, path: Path) -> Any:
     """losses.npy's bytes as a 1-D float array."""
     import numpy as np  # on first use: `import rnnlab` stays free of NumPy
 
-    try:
+    buffer = io.BytesIO(raw)
+    try:  # the header first: it must promise what the file holds, no more (nor objects)
+        version = np.lib.format.read_magic(buffer)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, _, dtype = read_header(buffer)
+        size = math.prod(shape) * dtype.itemsize
+        if dtype.hasobject or size != len(raw) - buffer.tell():
+            raise ValueError(f"its header promises {dtype} {shape}, the file holds "
+                             f"{len(raw) - buffer.tell()} bytes of data")
         array = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise RunDamaged(f"{path}: not a valid losses file ({exc})") from None

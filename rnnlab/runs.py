@@ -127,8 +127,9 @@ class RunStore:
         ids = sorted({p.name for p in (self.root.iterdir() if self.root.is_dir() else [])
                       if not p.name.startswith(".") and (p / CONFIG).is_file()})
         matches = [i for i in ids if i == ref] or [i for i in ids if i.startswith(ref)]
-        if len(matches) == 1:
-            return Run(self.root / matches[0])
+        if len(matches) == 1:  # a symlinked run directory: the run it points to
+            found = self.root / matches[0]
+            return Run(Path(os.path.realpath(found)) if found.is_symlink() else found)
         if len(matches) > 1:
             raise UsageError(f"run id '{ref}' is ambiguous in {self.root}: {', '.join(matches)}")
         raise UsageError(f"no run '{ref}' in {self.root} (see `rnnlab runs`)")

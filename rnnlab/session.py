@@ -39,6 +39,7 @@ from rnnlab.locks import Locked, describe
 from rnnlab.registry import Registry
 from rnnlab.registry import default as default_registry
 from rnnlab.run import Run
+from rnnlab.run_files import RunDamaged
 
 LOCK_WAIT = 2.0  # seconds to wait for a run's lock (a reader's brief look may hold it)
 
@@ -256,6 +257,9 @@ def evaluate(run: Run, splits: tuple[str, ...] = ("dev", "test"), *,
                           "evaluate it once that process has ended") from None
     try:
         run.refresh()  # a process that held the lock may have written the run since
+        damaged = run.check()
+        if damaged:  # nothing is added to it
+            raise RunDamaged(f"run {run.id} is damaged: {damaged}")
         session = load_session(run, registry, emit, data_dir)
         results = {}
         for name in splits:

@@ -72,6 +72,16 @@ class TorchOptimizer:
                 for key, value in buffers.items()}
 
     def load_state_arrays(self, flat: dict[str, torch.Tensor]) -> None:
+        """Take the state from a checkpoint: only buffers this optimizer keeps, of their
+        parameter's shape (ValueError naming the first that is not)."""
+        from rnnlab.optim import check_buffers
+
+        keys = ("step", "exp_avg", "exp_avg_sq") if self.kind == "adam" else (
+            ("momentum_buffer",) if self.momentum != 0 else ())
+        layout = {f"{i}/{key}": () if key == "step" else tuple(p.shape)
+                  for i, p in enumerate(self.params) for key in keys}
+        check_buffers(flat, layout, f"{self.kind} with momentum {self.momentum:g}"
+                      if self.kind == "sgd" else self.kind)
         state: dict[int, dict[str, torch.Tensor]] = {}
         for name, value in flat.items():
             index, key = name.split("/", 1)

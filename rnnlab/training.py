@@ -155,6 +155,11 @@ def _resume(run: Run, registry: Registry, emit: EventSink,
         summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
         emit(Note(f"resuming run {run.id} after epoch {position['epoch']}"))
         run.write_summary(summary)
+        # the wall time is that of all its sessions: the earlier ones' as recorded (for one
+        # killed before it could record it, its training time up to the epoch kept)
+        history = [m for m in run.metrics if "epoch" in m]
+        before = summary.get("wall_time_s", history[-1].get("time_s", 0) if history else 0)
+        started -= float(before) if isinstance(before, (int, float)) else 0.0
         return _train(session, run, summary, position, emit, started, after)
     finally:
         lock.release()

@@ -34,6 +34,9 @@ def parent_run(cfg: TrainConfig) -> Run:
         parent = RunStore(cfg.runs_dir).get(ref)
     except UsageError as exc:
         raise UsageError(f"--init-from {ref}: {exc}") from None
+    damaged = parent.check()
+    if damaged:
+        raise RunDamaged(f"--init-from {ref}: run {parent.id} is damaged: {damaged}")
     status = parent.state()
     if status != "completed":
         hint = (f" (continue it first: rnnlab train --resume {parent.id})"
@@ -78,15 +81,7 @@ def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
         raise UsageError(f"--init-optimizer: model '{cfg.model}' does not hand out its "
                          "optimizer state")
     expected = {k: tuple(np.shape(v)) for k, v in learner.state_dict().items()}
-    try:
-        params, optimizer, position = parent.load_training_state(expected)
-    except RunDamaged as exc:  # not a question of fit: the file itself is broken
-        raise RunDamaged(f"--init-from {parent.id}: {exc}") from None
-    except RnnlabError as exc:
-        text = str(exc)
-        why = text[text.find("(") + 1:-1] if text.endswith(")") else text
-        raise UsageError(f"--init-from {parent.id}: its weights do not fit this run's model "
-                         f"({why}){_differences(parent, cfg)}") from None
+    params, optimizer, position = training_state(parent, cfg, expected)
     stateless = cfg.optimizer == "sgd" and not cfg.momentum  # plain SGD keeps no buffers
     if cfg.init_optimizer and not optimizer and not stateless:
         raise UsageError(f"--init-optimizer: run {parent.id}'s checkpoint holds no optimizer "
@@ -105,6 +100,21 @@ def start(learner: Learner, parent: Run, cfg: TrainConfig) -> dict[str, Any]:
             "updates": position["updates"], "checkpoint_sha256": file_sha256(path)[0],
             "optimizer": cfg.init_optimizer, "L": parent.config.get("L"),
             "total_sequence_steps": total_sequence_steps(parent)}
+
+
+def training_state(parent: Run, cfg: TrainConfig, expected: dict[str, tuple[int, ...]] | None
+                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    """The parent's checkpoint (weights, optimizer state, position), its weights checked
+    against the `expected` shapes of this run's model (None: not checked)."""
+    try:
+        return parent.load_training_state(expected)
+    except RunDamaged as exc:  # not a question of fit: the file itself is broken
+        raise RunDamaged(f"--init-from {parent.id}: {exc}") from None
+    except RnnlabError as exc:
+        text = str(exc)
+        why = text[text.find("(") + 1:-1] if text.endswith(")") else text
+        raise UsageError(f"--init-from {parent.id}: its weights do not fit this run's model "
+                         f"({why}){_differences(parent, cfg)}") from None
 
 
 def _differences(parent: Run, cfg: TrainConfig) -> str:

@@ -179,3 +179,21 @@ def test_plugins_lists_homework_beside_a_models_own_recipe(cli):
     assert shown[2] == ("recipe (default): optimizer=adam, lr=0.001, hidden=128, epochs=20, "
                         "shuffle=True")
     assert shown[3] == "other recipes (--recipe NAME): homework (rnnlab defaults)"
+
+
+def test_report_filters_name_what_does_not_match(workdir, cli):
+    """An unknown model or sweep is a usage mistake (exit 2) naming what the store holds; a
+    sweep that is there but filtered out by --L is not reported as missing."""
+    _hand_made("r1", "lstm", 10, 0, 90.0, 10, 5.0, 30.0)
+    summary = Path("runs/r1/summary.json")
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "sweep": "grid"}))
+    nosuch = cli("report", "accuracy", "--model", "nosuch")
+    assert (nosuch.exit_code, nosuch.stderr) == (
+        2, "error: --model nosuch: no runs of that model in runs (models there: lstm)\n")
+    installed = cli("report", "accuracy", "--model", "alarmwork", "--format", "json")
+    assert installed.exit_code == 0 and json.loads(installed.stdout)["rows"] == []
+    other_length = cli("report", "accuracy", "--sweep", "grid", "--L", "30", "--format", "json")
+    assert other_length.exit_code == 0 and json.loads(other_length.stdout)["rows"] == []
+    unknown = cli("report", "accuracy", "--sweep", "nope", "--L", "10")
+    assert (unknown.exit_code, unknown.stderr) == (
+        2, "error: --sweep nope: no runs of that sweep in runs (sweeps there: grid)\n")

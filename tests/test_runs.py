@@ -144,3 +144,22 @@ def test_resume_sees_a_run_completed_since_it_was_read(tmp_path):
     _behind_its_back(run, "summary.json", '{"status": "completed"}')
     with pytest.raises(UsageError, match="is already completed; nothing to resume"):
         train(resume=run)
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda p: p.write_bytes(b""), "not a valid checkpoint (not an .npz archive)"),
+    (lambda p: os.mkfifo(p), "not a regular file"),
+    (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+    (lambda p: (p.write_bytes(b""), os.truncate(p, 5 * 2**30)), "more than a run file holds"),
+])
+def test_a_completed_run_without_a_readable_checkpoint_is_damaged(tmp_path, make, reason):
+    """What eval and warm starts read of a completed run: `rnnlab runs` says it is damaged
+    rather than completed (a FIFO is not opened: reading it would block)."""
+    store = RunStore(tmp_path)
+    run = store.create("lstm")
+    run.write_config({"model": "lstm", "L": 10})
+    run.write_summary({"status": "completed", "model": "lstm"})
+    make(run.dir / "model.npz")
+    runs, damaged = store.scan()
+    assert runs == [] and [str(path) for path, _ in damaged] == [str(run.dir)]
+    assert damaged[0][1].startswith(f"{run.dir / 'model.npz'}: ") and reason in damaged[0][1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -85,6 +86,8 @@ def test_resume_of_a_run_another_process_writes_is_refused_then_taken_over_after
     run = RunStore(workdir / "runs").list()[0]  # as the resume left it
     assert [m["epoch"] for m in run.metrics] == [1, 2, 3, 4]  # each epoch once
     assert run.summary["status"] == "completed"
+    # the wall time counts the killed session too (there: its training up to the epoch kept)
+    assert run.summary["wall_time_s"] >= run.summary["train_time_s"] > 0
 
 
 def test_two_sweeps_of_one_file_split_the_cells(small_data, workdir):
@@ -101,6 +104,9 @@ def test_two_sweeps_of_one_file_split_the_cells(small_data, workdir):
     for stdout, _ in outputs:
         assert "sweep split: 4/4 runs completed, 0 failed" in stdout
         assert "n=2" in stdout and "n=4" not in stdout
+    # each claims a cell only as it starts it, so both ran some (the first used to claim all)
+    ran = [set(re.findall(r"\] (.+?): done ", stdout)) for stdout, _ in outputs]
+    assert all(ran) and not ran[0] & ran[1] and len(ran[0] | ran[1]) == 4, ran
 
 
 def test_a_report_counts_a_symlinked_or_copied_run_once_and_names_the_duplicate(small_data,
@@ -198,6 +204,13 @@ def test_resume_refuses_options_that_would_change_the_run(workdir, cli, option):
 
 # -- 5. one damaged run never breaks the store ---------------------------------------------------
 
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """A .npy file's header alone: what np.load reads before deciding how much to allocate."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+    header = header.ljust(118) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
 DAMAGE = {
     "empty summary": ("summary.json", b"", "summary.json: not valid JSON (Expecting value)"),
     "garbage summary": ("summary.json", b"\x00\xff{", "summary.json: not UTF-8 text"),
@@ -205,7 +218,7 @@ DAMAGE = {
     "summary L text": ("summary.json", b'{"status": "completed", "L": "abc"}',
                        "summary.json: 'L' has the wrong type (str)"),
     "summary test text": ("summary.json", b'{"status": "completed", "test": {"accuracy": "x"}}',
-                          "summary.json: test metric 'accuracy' is not a number"),
+                          "summary.json: test metric 'accuracy' is not a finite number"),
     "config scalar": ("config.yaml", b"42\n", "config.yaml: expected a mapping, got int"),
     "config bad value": ("config.yaml", b"model: lstm\nlr: fast\n",
                          "'lr' expects a number, got 'fast'"),
@@ -213,6 +226,20 @@ DAMAGE = {
                            "config.yaml: unknown key 'bogus'"),
     "config yaml error": ("config.yaml", b"model: [lstm\n", "config.yaml:2: invalid YAML"),
     "summary is a fifo": ("summary.json", None, "summary.json: not a regular file"),
+    "summary huge int metric": ("summary.json", b'{"status": "completed", "test": {"accuracy": '
+                                + b"9" * 400 + b"}}", "test metric 'accuracy' is not a finite"),
+    "summary infinite metric": ("summary.json", b'{"status": "completed", "test": {"accuracy": '
+                                b"1e999}}", "test metric 'accuracy' is not a finite number"),
+    "summary impossible count": ("summary.json", b'{"status": "completed", "epochs": -5}',
+                                 "summary.json: 'epochs' is not a number in [0, 1e+09]"),
+    "metrics cut short": ("metrics.jsonl", b'{"epoch": 1, "train_lo', "metrics.jsonl:1: not "
+                          "valid JSON"),
+    "losses header forged": ("losses.npy", npy_header((10**11,), "<f4") + bytes(16),
+                             "losses.npy: not a valid losses file (its header promises float32 "
+                             "(100000000000,), the file holds 16 bytes of data)"),
+    "losses of objects": ("losses.npy", npy_header((2,), "|O") + bytes(16),
+                          "losses.npy: not a valid losses file"),
+    "checkpoint empty": ("model.npz", b"", "model.npz: not a valid checkpoint"),
 }
 
 
@@ -244,13 +271,12 @@ def test_a_damaged_run_is_listed_as_damaged_and_left_out_of_reports(small_data, 
 
     named = cli("report", "accuracy", bad.id)
     assert named.exit_code == 1 and reason in named.stderr
-
-
-def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
-    """A .npy file's header alone: what np.load reads before deciding how much to allocate."""
-    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
-    header = header.ljust(118) + "\n"
-    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+    page = cli("report", "html", "--out", "page")  # the store's page, without it
+    assert page.exit_code == 0 and reason in page.stderr, page.stderr
+    before = {p.name: p.read_bytes() for p in bad.dir.iterdir() if p.is_file()}
+    evaluated = cli("eval", bad.id)  # refused: nothing is added to a damaged run
+    assert evaluated.exit_code == 1 and reason in evaluated.stderr, evaluated.stderr
+    assert {p.name: p.read_bytes() for p in bad.dir.iterdir() if p.is_file()} == before
 
 
 def test_checkpoints_are_checked_against_the_model_before_anything_is_unpacked(small_data,

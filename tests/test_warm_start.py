@@ -113,12 +113,12 @@ def test_a_parent_with_a_broken_checkpoint_is_damaged_not_a_misfit(data, cli):
     path = RunStore("runs").get(parent).dir / "model.npz"
     path.write_bytes(path.read_bytes()[:3000])
     result = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from", parent)
-    assert (result.exit_code, result.stderr) == (1, f"error: --init-from {parent}: {path}: not "
-                                                    "a valid checkpoint (File is not a zip file)\n")
+    damaged = f"run {parent} is damaged: {path}: not a valid checkpoint (not an .npz archive)"
+    assert (result.exit_code, result.stderr) == (1, f"error: --init-from {parent}: {damaged}\n")
     # a sweep finds it before any cell runs; a missing checkpoint is damage too
     swept = cli("sweep", "--model", "alarmwork", "--L", "10", "--init-from", parent)
-    assert (swept.exit_code, swept.stderr) == (1, f"error: sweep: {path}: not a valid "
-                                                  "checkpoint (File is not a zip file)\n")
+    assert (swept.exit_code, swept.stderr) == (1, f"error: sweep: --init-from {parent}: "
+                                                  f"{damaged}\n")
     path.unlink()
     gone = cli("train", "alarmwork", "--recipe", "homework", "--L", "10", "--init-from", parent)
     assert (gone.exit_code, gone.stderr) == (1, f"error: --init-from {parent}: run {parent} has "
@@ -128,6 +128,78 @@ def test_a_parent_with_a_broken_checkpoint_is_damaged_not_a_misfit(data, cli):
     with open("n.yaml", "w") as handle:
         handle.write(f"model: alarmwork\nL: 10\ninit_from: {parent[:8]}\n")
     assert "run " + parent + " has no checkpoint" in cli("sweep", "n.yaml").stderr
+
+
+def _edit_checkpoint(path: Path, **arrays: np.ndarray) -> None:
+    saved = dict(np.load(path))
+    np.savez(path, **{**saved, **arrays})
+
+
+@pytest.mark.parametrize(("model", "options", "buffer", "expected"), [
+    ("alarmwork", ["--recipe", "homework"], "optimizer/momentum/w_in1",
+     "optimizer buffer 'momentum/w_in1' has shape (3, 3), expected (50, 2)"),
+    ("lstm", ["--optimizer", "adam"], "optimizer/0/exp_avg",
+     "optimizer buffer '0/exp_avg' has shape (3, 3), expected (200, 2)"),
+])
+def test_an_optimizer_state_that_does_not_fit_is_refused_before_a_run(data, cli, model, options,
+                                                                       buffer, expected):
+    """A checkpoint's optimizer buffers are checked against the optimizer that would take
+    them: one of another shape failed in the first step, and one it does not keep (another
+    implementation's) was dropped while the run recorded that it continued the state."""
+    result = cli("train", model, "--L", "10", "--epochs", "1", "--quiet", *options)
+    parent = only_run(result)
+    path = RunStore("runs").get(parent).dir / "model.npz"
+    _edit_checkpoint(path, **{buffer: np.zeros((3, 3))})
+    child = cli("train", model, "--L", "20", "--init-from", parent, "--init-optimizer", *options)
+    assert (child.exit_code, child.stderr) == (2, f"error: --init-from {parent}: {path} does not "
+                                                  f"load into model '{model}' (ValueError: "
+                                                  f"{expected})\n")
+    assert len(list(Path("runs").iterdir())) == 1  # nothing was started
+    # a buffer the optimizer does not keep: refused, not dropped
+    saved = dict(np.load(path))
+    saved = {("optimizer/9/" + k.split("/")[-1] if k.startswith("optimizer/") else k): v
+             for k, v in saved.items() if not k.startswith("optimizer/")
+             or k.endswith("/w_in1") or k.startswith("optimizer/0/")}
+    np.savez(path, **saved)
+    other = cli("train", model, "--L", "20", "--init-from", parent, "--init-optimizer", *options)
+    assert other.exit_code == 2 and "is not one that" in other.stderr, other.stderr
+
+
+def test_a_damaged_or_symlinked_parent(data, cli):
+    """A parent `rnnlab runs` lists as damaged is refused, naming the file; one reached through
+    a symlink is recorded as the run it is."""
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    store = RunStore("runs")
+    (store.root / "link").symlink_to(parent)
+    child = train(cli, "--L", "20", "--epochs", "1", "--init-from", "link")
+    assert store.get(child).summary["init_from"] == parent
+    assert store.get(child).provenance["init_from"]["run"] == parent
+    config = store.get(parent).dir / "config.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("L: 10\n", "L: ten\n"))
+    result = cli("train", "alarmwork", "--L", "20", "--init-from", parent)
+    assert (result.exit_code, result.stderr) == (1, (
+        f"error: --init-from {parent}: run {parent} is damaged: {config}: 'L' expects an "
+        "integer, got 'ten'\n"))
+    config.write_text(good)
+    summary = store.get(parent).dir / "summary.json"
+    summary.write_text(json.dumps({**json.loads(summary.read_text()),
+                                   "total_sequence_steps": 1e19}))
+    result = cli("train", "alarmwork", "--L", "20", "--init-from", parent)
+    assert (result.exit_code, result.stderr) == (1, (
+        f"error: --init-from {parent}: run {parent} is damaged: {summary}: "
+        "'total_sequence_steps' is not a number in [0, 1e+18]\n"))
+    assert len([p for p in store.root.iterdir() if not p.is_symlink()]) == 2
+
+
+def test_a_sweep_checks_its_parents_shapes_before_any_run(data, cli):
+    parent = train(cli, "--L", "10", "--epochs", "1")
+    result = cli("sweep", "--model", "alarmwork", "--recipe", "homework", "--L", "20",
+                 "--hidden", "9", "--init-from", parent)
+    assert (result.exit_code, result.stderr) == (2, (
+        f"error: sweep: --init-from {parent}: its weights do not fit this run's model (w_in1 "
+        "has shape (50, 2), expected (9, 2)); hidden=50 there, 9 here\n"))
+    assert len(list(Path("runs").iterdir())) == 1
 
 
 def test_a_warm_start_needs_a_completed_run_of_the_same_model(data, cli):
@@ -476,11 +548,63 @@ def test_damaged_lineage_and_impossible_counts_leave_runs_out_or_unknown(data, c
         result = cli("report", "accuracy", "--set", "plot=true", "--out", "pics",
                      "--format", "json")
         assert result.exit_code == 0, result.stderr
-        assert any(note.startswith(f"warning: left out damaged run {summary}: '{key}' is not "
-                                   "a number in [0, ")
-                   for note in json.loads(result.stdout)["notes"])
+        assert result.stderr.startswith(f"warning: left out damaged run {summary.parent}: "
+                                        f"{summary}: '{key}' is not a number in [0, ")
+        listed = {r["id"]: r for r in json.loads(cli("runs", "--json").stdout)}
+        assert listed[first]["status"] == "damaged"  # `runs` says so too
         summary.write_text(good)
     long_id = {**record, "init_from": {**record["init_from"], "run": "b" * 5000}}
     path.write_text(json.dumps(long_id))
     result = cli("report", "accuracy")
     assert result.exit_code == 0 and "(last stage)" in result.stdout
+
+
+def test_a_curriculum_whose_earlier_stage_diverged_counts_in_its_final_row(data, cli):
+    """A stage that diverges ends its curriculum: the seed counts in the success rate of the
+    row its curriculum's other seeds reached (as 'diverged'), or, where none did, in a row
+    named by the lengths it got to; it used to be left out of every row."""
+    stages = [{"L": 10, "epochs": 1}, {"L": 20, "epochs": 1}, {"L": 10, "epochs": 1}]
+    with open("c.yaml", "w") as handle:
+        yaml.safe_dump({"name": "c", "model": "alarmwork", "recipe": "homework", "seeds": 2,
+                        "stages": stages}, handle)
+    assert cli("sweep", "c.yaml").exit_code == 0
+    store = RunStore("runs")
+    second = next(r for r in store if r.summary.get("stage") == 2 and r.summary["seed"] == 1)
+    last = next(r for r in store if r.config.get("init_from") == second.id)
+    shutil.rmtree(last.dir)  # as if its second stage had diverged, ending the chain there
+    second.write_summary({**second.summary, "status": "failed",
+                          "reason": "training diverged: loss became nan at epoch 1, batch 2"})
+    table = json.loads(cli("report", "accuracy", "--sweep", "c", "--format", "json").stdout)
+    (row,) = [r for r in table["rows"] if "→" in r["model"]]
+    assert row["model"] == "alarmwork (L 10→20→10)"
+    assert (row["L10_n"], row["L10_diverged"], row["L10_success"]) == (1, 1, 0)
+    # every seed diverged in stage 2: a row of its own, at the length it got to
+    stages[1]["lr"] = 1e300
+    with open("d.yaml", "w") as handle:
+        yaml.safe_dump({"name": "d", "model": "alarmwork", "recipe": "homework", "seeds": 2,
+                        "clip_grad": "off", "stages": stages}, handle)
+    assert cli("sweep", "d.yaml").exit_code == 1  # its cells failed
+    table = json.loads(cli("report", "accuracy", "--sweep", "d", "--format", "json").stdout)
+    (row,) = [r for r in table["rows"] if "→" in r["model"]]
+    assert (row["model"], row["L20_diverged"], row["L20_success"]) == (
+        "alarmwork (L 10→20→…)", 2, 0)
+    assert "L20_n" not in row
+
+
+def test_a_stage_rerun_after_its_earlier_stage_was_deleted_is_one_result(data, cli):
+    """The sweep reruns the chain when an earlier stage's run is gone; the old final stage,
+    whose ancestry can no longer be read, and the new one are the same cell: counted once."""
+    with open("c.yaml", "w") as handle:
+        yaml.safe_dump({"name": "c", "model": "alarmwork", "recipe": "homework",
+                        "stages": [{"L": 10, "epochs": 1}, {"L": 20, "epochs": 1}]}, handle)
+    assert cli("sweep", "c.yaml").exit_code == 0
+    store = RunStore("runs")
+    first, old = sorted(store, key=lambda r: r.summary["stage"])
+    time.sleep(1.1)  # run ids and start times go to the second
+    shutil.rmtree(first.dir)
+    assert cli("sweep", "c.yaml").exit_code == 0
+    assert len(store.list()) == 3  # both stages ran again
+    table = json.loads(cli("report", "accuracy", "--sweep", "c", "--format", "json").stdout)
+    (row,) = [r for r in table["rows"] if "→" in r["model"]]
+    assert (row["L20_n"], row["L20_stages"]) == (1, "all")
+    assert any(note.startswith("1 duplicate run") and old.id in note for note in table["notes"])

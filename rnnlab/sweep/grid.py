@@ -217,7 +217,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
         "".join(sorted(keys)).encode()).hexdigest()[:8]
     for cell in cells:  # a warm start from a run of the store: it must be there and fit now
         if cell.parent is None and cell.config.init_from:
-            cell.config.init_from = parent_id(cell.config, sweep_id, where, checked)
+            cell.config.init_from = parent_id(cell.config, sweep_id, where, checked, registry)
     return Sweep(sweep_id, cells, runs_dir)
 
 

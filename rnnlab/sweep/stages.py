@@ -63,7 +63,8 @@ def _weights(cfg: TrainConfig, registry: Registry) -> dict[str, tuple[int, ...]]
         return None
 
 
-def parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str]) -> str:
+def parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, str],
+              registry: Registry) -> str:
     """The run a cell warm-starts from (its directory as given, else its id), checked to exist
     and fit; each such question is asked once. An id prefix names the run it names now,
     leaving out the sweep's own runs, which may share it: every cell and every rerun of the
@@ -71,7 +72,8 @@ def parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, st
     from rnnlab import warm_start
 
     question = json.dumps([cfg.init_from, cfg.runs_dir, cfg.model, cfg.optimizer,
-                           cfg.init_optimizer, cfg.settings], sort_keys=True, default=str)
+                           cfg.init_optimizer, cfg.settings, cfg.hidden, cfg.data],
+                          sort_keys=True, default=str)
     if question not in checked:
         ref = str(cfg.init_from)
         path = (Path(ref) / "config.yaml").is_file()
@@ -81,7 +83,8 @@ def parent_id(cfg: TrainConfig, sweep_id: str, where: str, checked: dict[str, st
             ref = theirs[0] if len(theirs) == 1 else ref
         try:
             parent = warm_start.parent_run(dataclasses.replace(cfg, init_from=ref))
-            parent.load_training_state()  # a missing or broken checkpoint: found now
+            # a missing or broken checkpoint, or weights of other shapes: found now
+            warm_start.training_state(parent, cfg, _weights(cfg, registry))
         except RnnlabError as exc:
             raise type(exc)(f"{where}: {exc}") from None
         checked[question] = ref if path else parent.id

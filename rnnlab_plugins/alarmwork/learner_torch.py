@@ -235,6 +235,13 @@ class MemberView:
         return state
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        for key, value in state.items():  # only buffers this pack keeps, of their shapes
+            kept = self.pack.buffers.get(key)
+            shape = () if key == "step" else tuple(kept.shape[1:]) if kept is not None else None
+            if shape is None or tuple(np.shape(value)) != shape:
+                raise ValueError(f"optimizer buffer {key!r} (shape {tuple(np.shape(value))}) is "
+                                 f"not one this {self.pack.kind} optimizer keeps"
+                                 + (f" (expected shape {shape})" if shape is not None else ""))
         for key, value in state.items():
             if key == "step":
                 self.pack.buffers["step"].fill_(int(value))

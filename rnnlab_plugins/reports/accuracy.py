@@ -13,9 +13,10 @@ their own: the row names the model, its dataset when the table holds several, it
 recipe, e.g. `lstm (lr=0.001)` and `lstm (lr=0.01)`. Runs of the same configuration and seed (a
 cell run twice, a copied run directory; for a warm start, after the same earlier stages) are
 one result: the one that started last is counted (a rerun replaces what it reran; of copies,
-the first), the others are listed as duplicates. The last rows are the
-baselines the datasets declare, e.g. what always predicting 0 scores on the same test data: the
-floor that means "learned nothing".
+the first), the others are listed as duplicates; so are the runs of one cell of a sweep's
+curriculum, also where an earlier stage's run is gone and the chain was rerun. The last rows
+are the baselines the datasets declare, e.g. what always predicting 0 scores on the same test
+data: the floor that means "learned nothing".
 
 Warm-started runs (`--init-from`, a sweep's `stages:`) are rows of their own, named by the
 lengths they were trained on before, e.g. `alarmwork (L 50→100→200)`; their cells add the
@@ -27,7 +28,10 @@ Curricula that differ only in an earlier stage are rows of their own (`stage1.ep
 
 A run whose training diverged (its loss became NaN or infinite: status failed) is an outcome
 of its configuration, not a missing result: it counts in the success rate as a run that did
-not reach 99% ("1/5 ≥99% (1 diverged)"), and not in mean ± std, epochs or time.
+not reach 99% ("1/5 ≥99% (1 diverged)"), and not in mean ± std, epochs or time. A curriculum
+whose earlier stage diverged ended there: it counts so in the row its other seeds' final
+stages are in, or, where none got there, in a row named by the lengths it reached
+(`alarmwork (L 50→100→…)`).
 
 Row keys (csv, json): `L{L}_acc_mean`, `_acc_std`, `_n`, `_diverged`, `_success`, `_epochs`,
 `_train_time_s` (and `_sequence_steps`, `_stages` for warm starts) per length, `all_...` for
@@ -128,24 +132,9 @@ def _finite(value: Any) -> bool:
         return False
 
 
-# The counts and lengths a summary may hold, and the most each can sensibly be: a larger (or a
-# negative) one was not written by a training run, and would overflow the table's arithmetic.
-COUNTS = {"L": 10**7, "epochs": 10**9, "updates": 10**12, "train_time_s": 1e9,
-          "sequence_steps": 1e18, "total_sequence_steps": 1e18}
-
-
 def _number(value: Any) -> float:
     """A count from a summary as a float; 0 where it is not a sane count."""
     return float(value) if _finite(value) and 0 <= value <= 1e18 else 0.0
-
-
-def _insane(summary: dict[str, Any]) -> str | None:
-    """The first count in a summary that no run could have written, if any."""
-    for key, high in COUNTS.items():
-        value = summary.get(key)
-        if value is not None and not (_finite(value) and 0 <= value <= high):
-            return f"'{key}' is not a number in [0, {high:g}]"
-    return None
 
 
 def _usable(run: Run) -> dict[str, Any] | None:
@@ -167,6 +156,45 @@ def _diverged(run: Run) -> dict[str, Any] | None:
             and str(summary.get("reason", "")).startswith("training diverged")):
         return {**summary, "diverged": True}
     return None
+
+
+def _diverged_stages(cut_short: list[tuple[Run, dict[str, Any]]], chains: dict[str, list[Run]],
+                     counted: dict[str, tuple[Any, dict[str, str], dict[str, Any]]],
+                     by_id: dict[str, Run]) -> list[tuple[Any, dict[str, str], dict[str, Any]]]:
+    """Curricula whose earlier stage diverged, as outcomes of their final stage's row: in the
+    row (and length) of the sweep's chains that went through the same stages with other seeds,
+    else in a row of their own named by the lengths they got to ("L 50→100→…")."""
+    def seedless(chain: list[Run]) -> list[str]:
+        return [_result_key({**r.config, "seed": None}) for r in chain]
+
+    def place(run: Run) -> tuple[str, ...]:
+        summary = run.summary
+        return (str(summary.get("sweep")), str(summary.get("recipe", "")),
+                str(summary.get("stages")))
+
+    entries = []
+    for run, summary in cut_short:
+        earlier = lineage(run, by_id)[1] if run.config.get("init_from") else []
+        if earlier is None:
+            continue  # an earlier stage of its own is missing: nothing to match it by
+        mine = seedless([*earlier, run])
+        rows = [key for key, chain in chains.items() if place(chain[-1]) == place(run)
+                and seedless(chain[:len(mine)]) == mine]
+        seeds = {counted[key][2].get("seed") for key in rows}
+        if rows and summary.get("seed") in seeds:
+            continue  # that seed's curriculum completed (another attempt)
+        if rows:
+            group, options, final = counted[rows[0]]
+            entries.append((group, options, {**summary, "L": final.get("L")}))
+            continue
+        lengths = [r.config.get("L") for r in [*earlier, run]]
+        shown = "L " + "→".join("?" if L is None else str(L) for L in lengths) + "→…"
+        recipe = str(summary.get("recipe", ""))
+        options = _options(run.config)
+        group = (str(summary.get("model")), str(summary.get("data") or ""),
+                 f"{recipe}, {shown}" if recipe else shown, json.dumps(options, sort_keys=True))
+        entries.append((group, options, summary))
+    return entries
 
 
 def _column(summary: dict[str, Any]) -> str:
@@ -258,19 +286,20 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
     broken_of: dict[str, bool] = {}  # per counted result: its earlier stages not all found
     slot: dict[str, int] = {}  # per counted result: its place in `found`
     intermediate: list[str] = []  # earlier stages of curricula: part of a final stage's budget
+    cut_short: list[tuple[Run, dict[str, Any]]] = []  # earlier stages that diverged
+    chains: dict[str, list[Run]] = {}  # per counted warm start: its runs, first stage first
+    same_cell: dict[tuple[str, str], str] = {}  # a sweep's warm-started cell -> its key
     continued: set[str] = set()  # the runs final stages were warm-started from, and theirs
-    damaged: list[str] = []
     for run in request.runs:
         summary = _usable(run) or _diverged(run)
         if summary is None:
             skipped += 1
             continue
-        why = None if summary.get("diverged") else _insane(summary)
-        if why:
-            damaged.append(f"warning: left out damaged run {run.dir / 'summary.json'}: {why}")
-            continue
         if _intermediate(summary):
-            intermediate.append(run.id)
+            if summary.get("diverged"):  # its curriculum ended there: an outcome (below)
+                cut_short.append((run, summary))
+            else:
+                intermediate.append(run.id)
             continue
         warm = bool(run.config.get("init_from"))
         records, earlier = lineage(run, by_id) if warm else ([], [])
@@ -279,6 +308,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         history = ([_result_key(r.config) for r in earlier] if earlier is not None
                    else [f"?{run.config.get('init_from')}"])
         key = "/".join([str(summary.get("recipe", "")), *history, _result_key(run.config)])
+        if warm and summary.get("sweep") and summary.get("cell"):  # one sweep cell: one result,
+            # also where an earlier stage's run is gone and it was rerun from a new one
+            key = same_cell.setdefault((str(summary["sweep"]), str(summary["cell"])), key)
         continued.update(r.id for r in earlier or [])
         previous = counted.get(key)
         if previous is not None and not _later(run, previous):
@@ -306,6 +338,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         group = (str(summary.get("model")), data, recipe, json.dumps(options, sort_keys=True))
         slot[key] = slot.get(key, len(found))
         found[slot[key]:slot[key] + 1] = [(group, options, summary)]
+        if warm and earlier is not None:
+            chains[key] = [*earlier, run]
+    found += _diverged_stages(cut_short, chains, {k: found[i] for k, i in slot.items()}, by_id)
     broken = sum(broken_of.values())
     datasets = sorted({group[1] for group, _, _ in found})
     styles = {data: _metric_style(data) for data in datasets}
@@ -388,7 +423,6 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         pairs = ", ".join(f"{dup.id} (= {first.id})" for dup, first in duplicates)
         notes.append(f"{_count(len(duplicates), 'duplicate run')} of a configuration and "
                      f"seed already counted left out: {pairs}")
-    notes += damaged
     if not rows:  # what there was, if anything, and that nothing is left to show
         notes = [*notes[1:], "no completed runs match" + (
             "" if len(notes) > 1 else " (train some with `rnnlab train MODEL`)")]
