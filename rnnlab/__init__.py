@@ -313,9 +313,12 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         runs = [r for r in runs if r.config.get("L") in lengths]
     if sweeps:
         runs = [r for r in runs if r.summary.get("sweep") in sweeps]
-    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise UsageError(f"--out {out_dir}: exists and is not a directory (reports write "
-                         "their pictures into a directory)")
+    if out_dir is not None:  # the nearest existing folder on its path must be one
+        there = next((p for p in (Path(out_dir), *Path(out_dir).parents) if p.exists()), None)
+        if there is not None and not there.is_dir():
+            raise UsageError(f"--out {out_dir}: {'it' if there == Path(out_dir) else there} "
+                             "exists and is not a directory (reports write their pictures "
+                             "into a directory)")
     request = ReportRequest(
         runs=runs, run_ids=list(run_ids or []), models=list(models or []),
         lengths=list(lengths or []),

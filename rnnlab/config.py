@@ -261,9 +261,14 @@ def resolve(
             f"dataset '{data}' is {data_plugin.kind} data"
         )
     file_settings = from_file.pop("settings", {})
-    name, recipe, recipe_sets = named_recipe(model_plugin, model,
-                                             str(options.get("recipe") or
-                                                 from_file.get("recipe") or ""))
+    try:
+        name, recipe, recipe_sets = named_recipe(model_plugin, model,
+                                                 str(options.get("recipe") or
+                                                     from_file.get("recipe") or ""))
+    except UsageError as exc:  # the file's recipe: say which file named it
+        if options.get("recipe") or config_file is None:
+            raise
+        raise UsageError(f"{config_file}: {exc}") from None
     layers = [recipe, from_file, options]
     cfg = merge(*layers, {"model": model, "data": data, "recipe": name})
     if not any("early_stop" in layer for layer in layers):

@@ -169,8 +169,12 @@ def test_report_out_that_is_a_file_is_refused_before_any_work(workdir, cli):
     Path("taken").write_text("mine")
     result = cli("report", "accuracy", "--set", "plot=true", "--out", "taken")
     assert (result.exit_code, result.stderr) == (
-        2, "error: --out taken: exists and is not a directory (reports write their pictures "
+        2, "error: --out taken: it exists and is not a directory (reports write their pictures "
         "into a directory)\n")
+    below = cli("report", "accuracy", "--set", "plot=true", "--out", "taken/sub")
+    assert (below.exit_code, below.stderr) == (
+        2, "error: --out taken/sub: taken exists and is not a directory (reports write their "
+        "pictures into a directory)\n")
     assert Path("taken").read_text() == "mine"
 
 

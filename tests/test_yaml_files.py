@@ -109,6 +109,10 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
                           "tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
     "exponent sign read as a number": ({"c.yaml": "lr: -2e+3\n"}, TRAIN,
                                        "--lr expects a number > 0, got -2000.0"),
+    "unknown recipe in a config": ({"c.yaml": "recipe: bogus\n"}, TRAIN,
+                                   "c.yaml: --recipe bogus: model 'lstm' has no such recipe "
+                                   "(recipes: homework, long-sequences; `rnnlab plugins lstm` "
+                                   "shows them)"),
     "dev zero": ({}, ["train", "lstm", "--config", "/dev/zero", "--print-config"],
                  "/dev/zero: not a regular file, expected a YAML config file"),
 }
