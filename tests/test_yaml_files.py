@@ -109,6 +109,12 @@ CASES: dict[str, tuple[dict[str, str | bytes], list[str], str]] = {
                           "tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
     "exponent sign read as a number": ({"c.yaml": "lr: -2e+3\n"}, TRAIN,
                                        "--lr expects a number > 0, got -2000.0"),
+    "unknown key in a sweep's recipe": ({"s.yaml": "model: [lstm]\nrecipes: {a: {bogus: 1}}\n"},
+                                        SWEEP, "s.yaml: recipe 'a': unknown key 'bogus' "
+                                        "(expected training options, set, stages)"),
+    "recipes in a recipe": ({"s.yaml": "model: [lstm]\nrecipes: {a: {recipes: {b: {}}}}\n"},
+                            SWEEP, "s.yaml: recipe 'a': unknown key 'recipes' (expected "
+                            "training options, set, stages)"),
     "unknown recipe in a config": ({"c.yaml": "recipe: bogus\n"}, TRAIN,
                                    "c.yaml: --recipe bogus: model 'lstm' has no such recipe "
                                    "(recipes: homework, long-sequences; `rnnlab plugins lstm` "

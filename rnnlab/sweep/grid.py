@@ -172,10 +172,11 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
         raise UsageError(f"{where}: 'recipes' expects a mapping of name: options")
     grids, chains = [], []
     for recipe, overrides in recipes.items():
-        merged = _with_recipe(spec, recipe, overrides, where)
-        chains.append(_stages(merged.pop("stages", None), f"{where}: recipe {recipe}"
-                              if recipe else where))
-        grids.append((str(recipe), axes(merged, where)))
+        named = f"{where}: recipe {short(str(recipe))}" if recipe else where
+        merged = _with_recipe(spec, recipe, overrides, named)
+        chains.append(_stages(merged.pop("stages", None), named))
+        grids.append((str(recipe), axes(merged, named) if not recipe else axes(
+            merged, named, "training options, set, stages")))
     # count the runs before expanding the grid (every stage is a run)
     limits.check_cells([(r, {**g, "stage": s} if len(s) > 1 else g)
                         for (r, g), s in zip(grids, chains, strict=True)], where)
@@ -273,7 +274,7 @@ def _with_recipe(spec: dict[str, Any], recipe: Any, overrides: Any,
                  where: str) -> dict[str, Any]:
     """The spec with a recipe's options over it (its `set:` merged into the spec's)."""
     if not isinstance(overrides, dict):
-        raise UsageError(f"{where}: recipe {short(str(recipe))} expects a mapping of options")
+        raise UsageError(f"{where} expects a mapping of options")
     merged = dict(spec)
     for key, value in overrides.items():
         if key in ("set", "settings") and isinstance(value, dict):
