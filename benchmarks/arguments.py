@@ -8,6 +8,7 @@ import argparse
 from collections.abc import Callable
 
 DATA_VALUES = 50_000_000  # sequences x length: 400 MB of float32 inputs, plus their copies
+BATCH_STEPS = 2_000_000  # length x batch: ~0.5 GB of one batch's activations at hidden 50
 
 
 def count(low: int, high: int) -> Callable[[str], int]:
@@ -31,6 +32,9 @@ def check_size(parser: argparse.ArgumentParser, L: int, n: int, batch: int) -> N
                      f"{DATA_VALUES:,} (make one of them smaller)")
     if batch > n:
         parser.error(f"--batch {batch} is larger than --n {n}")
+    if L * batch > BATCH_STEPS:  # a batch's activations, kept for the backward pass
+        parser.error(f"--L {L} x --batch {batch} is {L * batch:,} time steps in one batch; at "
+                     f"most {BATCH_STEPS:,} (make one of them smaller)")
 
 
 def check_cuda(parser: argparse.ArgumentParser, device: str) -> None:

@@ -35,11 +35,18 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def run_rnnlab(args: list[str], cwd: Path) -> None:
+    """One `rnnlab` command in a fresh process; its error line ends this script (exit 1)."""
+    done = subprocess.run([sys.executable, "-m", "rnnlab", *args], cwd=cwd,
+                          stdout=subprocess.DEVNULL)
+    if done.returncode:
+        sys.exit(f"cli_epoch.py: rnnlab {' '.join(args)} failed (exit {done.returncode})")
+
+
 def timed(args: list[str], cwd: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one `rnnlab` command in a fresh process."""
     tick, cpu = time.perf_counter(), child_cpu()
-    subprocess.run([sys.executable, "-m", "rnnlab", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL)
+    run_rnnlab(args, cwd)
     return time.perf_counter() - tick, child_cpu() - cpu
 
 
@@ -60,8 +67,7 @@ def main() -> None:
             parser.error(f"--models: {exc}")
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
-        subprocess.run([sys.executable, "-m", "rnnlab", "gen-data", "--L", str(options.L)],
-                       cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+        run_rnnlab(["gen-data", "--L", str(options.L)], cwd)
         walls: dict[str, list[float]] = {m: [] for m in models}
         cpus: dict[str, list[float]] = {m: [] for m in models}
         for _ in range(options.repeats):

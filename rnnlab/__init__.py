@@ -217,6 +217,11 @@ def load_learner(run: str | Run, *, runs_dir: str | Path = "runs",
     return loaded.learner, loaded.data
 
 
+def _earlier_stage(run: Run) -> bool:
+    stage, stages = run.summary.get("stage"), run.summary.get("stages")
+    return isinstance(stage, int) and isinstance(stages, int) and stage < stages
+
+
 def _installed(kind: str, name: str) -> bool:
     try:
         get_plugin(kind, name)
@@ -309,12 +314,13 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
                                  + (f" ({option}s there: {shown})" if known else ""))
     if models:
         runs = [r for r in runs if r.config.get("model") in models]
-    if lengths:
-        runs = [r for r in runs if r.config.get("L") in lengths]
+    if lengths:  # a curriculum's earlier stages stay: their final stage's budget, outcome
+        runs = [r for r in runs if r.config.get("L") in lengths or _earlier_stage(r)]
     if sweeps:
         runs = [r for r in runs if r.summary.get("sweep") in sweeps]
     if out_dir is not None:  # the nearest existing folder on its path must be one
-        there = next((p for p in (Path(out_dir), *Path(out_dir).parents) if p.exists()), None)
+        there = next((p for p in (Path(out_dir), *Path(out_dir).parents)
+                      if os.path.lexists(p)), None)  # a dangling symlink is not a folder
         if there is not None and not there.is_dir():
             raise UsageError(f"--out {out_dir}: {'it' if there == Path(out_dir) else there} "
                              "exists and is not a directory (reports write their pictures "

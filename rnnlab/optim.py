@@ -78,16 +78,21 @@ class NumpyOptimizer:
         if shapes is not None:
             names = ("m", "s") if self.kind == "adam" else ("momentum",)
             layout = {f"{b}/{name}": tuple(shape) for b in names for name, shape in shapes.items()}
+            groups = [[f"{b}/{name}" for b in names] for name in shapes]
             if self.kind == "adam":
                 layout["step"] = ()
+                groups = [[*g, "step"] for g in groups]
             check_buffers(state, layout, f"{self.kind} with momentum {self.momentum:g}"
-                          if self.kind == "sgd" else self.kind)
+                          if self.kind == "sgd" else self.kind, groups)
         self.buffers = {k: np.array(v) for k, v in state.items()}
 
 
-def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kind: str) -> None:
-    """Optimizer buffers from a checkpoint against the names and shapes an optimizer keeps:
-    a buffer it would not use, or one of another shape, is a ValueError naming it."""
+def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kind: str,
+                  groups: list[list[str]] | None = None) -> None:
+    """Optimizer buffers from a checkpoint against the names and shapes an optimizer keeps: a
+    buffer it would not use, one of another shape, one that is not a float array, a step that
+    is not a count, or (per parameter, `groups`) some of a parameter's buffers without the
+    others is a ValueError naming it."""
     for key, value in state.items():
         if key not in layout:
             raise ValueError(f"optimizer buffer {key!r} is not one that {kind} keeps "
@@ -96,6 +101,20 @@ def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kin
         if tuple(np.shape(value)) != layout[key]:
             raise ValueError(f"optimizer buffer {key!r} has shape {tuple(np.shape(value))}, "
                              f"expected {layout[key]}")
+        array = np.asarray(value)
+        if key.rsplit("/", 1)[-1] == "step":
+            if array.dtype.kind not in "iuf" or not (np.isfinite(array) and array >= 0
+                                                     and array == np.round(array)):
+                raise ValueError(f"optimizer buffer {key!r} is {array.tolist()!r}, not a count "
+                                 "of steps")
+        elif array.dtype.kind != "f":
+            raise ValueError(f"optimizer buffer {key!r} holds {array.dtype}, not floats")
+    for group in groups or []:  # a parameter's buffers come together (created at its step)
+        present = [k for k in group if k in state]
+        if present and len(present) < len(group):
+            missing = next(k for k in group if k not in state)
+            raise ValueError(f"optimizer buffer {missing!r} is missing (its parameter's "
+                             f"{present[0]!r} is there)")
 
 
 class NumpyOptimized:

@@ -40,6 +40,7 @@ from rnnlab.run_files import (
     PROVENANCE,
     SUMMARY,
     RunDamaged,
+    check_checkpoint,
     check_regular,
     checkpoint_bytes,
     checkpoint_of,
@@ -138,11 +139,18 @@ class Run:
                 return f"{self.dir / SUMMARY}: missing"
             self.metrics  # noqa: B018 - read to check it, as the losses
             self.losses()
+            self.provenance  # noqa: B018 - read to check it
             path = self.dir / CHECKPOINT  # what eval and warm starts read (when it is there)
             if self.status == "completed" and os.path.lexists(path):
                 check_regular(path, CHECKPOINT_LIMIT)
                 if not zipfile.is_zipfile(path):
                     return f"{path}: not a valid checkpoint (not an .npz archive)"
+                try:  # its array headers: no objects, no more memory than a checkpoint takes
+                    check_checkpoint(path)
+                except (RnnlabError, ValueError, OSError, zipfile.BadZipFile) as exc:
+                    text = str(exc)
+                    return text if str(path) in text else (
+                        f"{path}: not a valid checkpoint ({' '.join(text.split())[:200]})")
         except RnnlabError as exc:
             text = str(exc)
             return text if str(self.dir) in text else f"{self.dir / CONFIG}: {text}"

@@ -122,10 +122,13 @@ class RunStore:
     def get(self, ref: str) -> Run:
         """A run by id, unique id prefix, or path to its directory."""
         path = Path(ref)
-        if (path / CONFIG).is_file():
-            return Run(Path(os.path.abspath(path)) if path.name in ("", ".", "..") else path)
+        if (path / CONFIG).is_file():  # a symlinked directory: the run it points to
+            real = path.is_symlink() or path.name in ("", ".", "..")
+            return Run(Path(os.path.realpath(path)) if real else path)
+        # a run directory whose config is damaged is still the run named (its check says why)
         ids = sorted({p.name for p in (self.root.iterdir() if self.root.is_dir() else [])
-                      if not p.name.startswith(".") and (p / CONFIG).is_file()})
+                      if not p.name.startswith(".") and p.is_dir()
+                      and any(os.path.lexists(p / name) for name in RUN_FILES)})
         matches = [i for i in ids if i == ref] or [i for i in ids if i.startswith(ref)]
         if len(matches) == 1:  # a symlinked run directory: the run it points to
             found = self.root / matches[0]

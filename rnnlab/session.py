@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab import checkpoint, provenance
+from rnnlab import checkpoint, limits, provenance
 from rnnlab.config import (
     FIELDS,
     TrainConfig,
@@ -238,7 +238,9 @@ def load_session(run: Run, registry: Registry | None = None,
                  emit: EventSink = ignore, data_dir: str | Path | None = None) -> Session:
     """Rebuild a run's model from its config and checkpoint, with the data it recorded."""
     registry = registry or default_registry()
-    cfg, data = recorded_data(run, validate(run_config(run)), registry, emit, data_dir)
+    cfg = validate(run_config(run))
+    limits.check_training(cfg, registry)  # a config edited to a model the machine cannot hold
+    cfg, data = recorded_data(run, cfg, registry, emit, data_dir)
     session = build_session(cfg, registry, data)
     checkpoint.load(session.learner, run, cfg.model)
     return session

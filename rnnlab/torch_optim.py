@@ -80,8 +80,11 @@ class TorchOptimizer:
             ("momentum_buffer",) if self.momentum != 0 else ())
         layout = {f"{i}/{key}": () if key == "step" else tuple(p.shape)
                   for i, p in enumerate(self.params) for key in keys}
-        check_buffers(flat, layout, f"{self.kind} with momentum {self.momentum:g}"
-                      if self.kind == "sgd" else self.kind)
+        groups = [[f"{i}/{key}" for key in keys] for i in range(len(self.params))]
+        check_buffers({k: v.numpy() if isinstance(v, torch.Tensor) else v
+                       for k, v in flat.items()}, layout,
+                      f"{self.kind} with momentum {self.momentum:g}" if self.kind == "sgd"
+                      else self.kind, groups)
         state: dict[int, dict[str, torch.Tensor]] = {}
         for name, value in flat.items():
             index, key = name.split("/", 1)

@@ -31,6 +31,7 @@ from rnnlab.locks import Locked, describe
 from rnnlab.provenance import check_given, data_record, provenance
 from rnnlab.registry import Registry
 from rnnlab.registry import default as default_registry
+from rnnlab.run_files import RunDamaged
 from rnnlab.runs import Run, RunStore
 from rnnlab.session import (
     LOCK_WAIT,
@@ -140,6 +141,9 @@ def _resume(run: Run, registry: Registry, emit: EventSink,
             emit(Note(f"warning: run {run.id} was left locked by {describe(stale)}, which "
                       "has ended; taking it over"))
         run.refresh()  # whoever held the lock may have written the run meanwhile
+        damaged = run.check()
+        if damaged:  # refused before anything of it is rewritten
+            raise RunDamaged(f"run {run.id} is damaged: {damaged}")
         if run.status == "completed":
             raise UsageError(f"run {run.id} is already completed; nothing to resume")
         cfg = validate(run_config(run))

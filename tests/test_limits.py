@@ -244,6 +244,8 @@ def test_by_default_a_command_plans_on_2_gb_and_the_variable_is_checked(workdir,
                                      "got 0"),
     ("epoch.py", ["--L", "100000", "--n", "100000"], "--L 100000 x --n 100000 is "
      "10,000,000,000 time steps of data; at most 50,000,000 (make one of them smaller)"),
+    ("epoch.py", ["--L", "100000", "--n", "500", "--batch", "500"], "--L 100000 x --batch 500 "
+     "is 50,000,000 time steps in one batch; at most 2,000,000"),
     ("gpu.py", ["--device", "cpu", "--packs", "1,0"], "--packs: expected an integer in "
                                                       "[1, 4,096], got 0"),
     ("cli_epoch.py", ["--models", "nosuch"], "--models: unknown model 'nosuch' (available: "),
@@ -256,3 +258,14 @@ def test_benchmark_scripts_refuse_nonsense_before_building_anything(script, args
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"{script}: error: {expected}")
     assert "Traceback" not in result.stderr
+
+
+def test_eval_of_a_config_edited_beyond_the_machine_is_refused(small_data, cli):
+    """eval rebuilds the model its config.yaml describes: the same memory check as train."""
+    run = rnnlab.train("lstm", L=10, epochs=1, hidden=8)
+    config = run.dir / "config.yaml"
+    config.write_text(config.read_text().replace("hidden: 8\n", "hidden: 20000\n"))
+    result = cli("eval", run.id)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --hidden 20000: training lstm would need about ")
+    assert "GB of memory" in result.stderr and "\n" not in result.stderr.strip()

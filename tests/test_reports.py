@@ -175,6 +175,11 @@ def test_report_out_that_is_a_file_is_refused_before_any_work(workdir, cli):
     assert (below.exit_code, below.stderr) == (
         2, "error: --out taken/sub: taken exists and is not a directory (reports write their "
         "pictures into a directory)\n")
+    Path("dangling").symlink_to("nowhere")
+    link = cli("report", "accuracy", "--set", "plot=true", "--out", "dangling")
+    assert (link.exit_code, link.stderr) == (
+        2, "error: --out dangling: it exists and is not a directory (reports write their "
+        "pictures into a directory)\n")
     assert Path("taken").read_text() == "mine"
 
 

@@ -204,11 +204,35 @@ def test_resume_refuses_options_that_would_change_the_run(workdir, cli, option):
 
 # -- 5. one damaged run never breaks the store ---------------------------------------------------
 
+def test_an_interrupted_run_that_is_damaged_is_not_resumed_nor_rewritten(small_data, cli):
+    run = rnnlab.train("simple-rnn", L=10, epochs=2, seed=0)
+    run.write_summary({**run.summary, "status": "interrupted"})
+    run.append_metrics({"epoch": 3, "updates": 1})  # past the checkpoint: a resume trims it
+    (run.dir / "losses.npy").write_bytes(npy_header((2,), "|O") + bytes(16))
+    before = {p.name: p.read_bytes() for p in run.dir.iterdir() if p.is_file()}
+    resumed = cli("train", "--resume", run.id)
+    assert (resumed.exit_code, resumed.stderr.split(": not a valid")[0]) == (
+        1, f"error: run {run.id} is damaged: {run.dir / 'losses.npy'}")
+    assert {p.name: p.read_bytes() for p in run.dir.iterdir() if p.is_file()} == before
+
+
 def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
     """A .npy file's header alone: what np.load reads before deciding how much to allocate."""
     header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
     header = header.ljust(118) + "\n"
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    """An .npz archive of the given members, as bytes."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 DAMAGE = {
@@ -240,6 +264,11 @@ DAMAGE = {
     "losses of objects": ("losses.npy", npy_header((2,), "|O") + bytes(16),
                           "losses.npy: not a valid losses file"),
     "checkpoint empty": ("model.npz", b"", "model.npz: not a valid checkpoint"),
+    "checkpoint of objects": ("model.npz", zipped({"w.npy": npy_header((2,), "|O") + bytes(16)}),
+                              "model.npz: not a valid checkpoint (w.npy: holds Python objects)"),
+    "checkpoint promising 400 GB": ("model.npz", zipped({"w.npy": npy_header((10**5, 10**6))}),
+                                    "its arrays would take 745.1 GB of memory"),
+    "provenance not json": ("provenance.json", b'{"torch": ', "provenance.json: not valid JSON"),
 }
 
 
@@ -276,6 +305,7 @@ def test_a_damaged_run_is_listed_as_damaged_and_left_out_of_reports(small_data, 
     before = {p.name: p.read_bytes() for p in bad.dir.iterdir() if p.is_file()}
     evaluated = cli("eval", bad.id)  # refused: nothing is added to a damaged run
     assert evaluated.exit_code == 1 and reason in evaluated.stderr, evaluated.stderr
+    assert cli("train", "--resume", bad.id).exit_code != 0  # nor is anything rewritten
     assert {p.name: p.read_bytes() for p in bad.dir.iterdir() if p.is_file()} == before
 
 
@@ -286,13 +316,16 @@ def test_checkpoints_are_checked_against_the_model_before_anything_is_unpacked(s
     run = rnnlab.train("simple-rnn", L=10, epochs=1)
     path = run.dir / "model.npz"
     good = dict(np.load(path))
-    cases = {  # member -> (header, expected message after "model.npz: ")
-        "rnn.weight_ih_l0": (npy_header((100000, 100000)), "not a checkpoint of this model "
-                             "(rnn.weight_ih_l0 has shape (100000, 100000), expected (50, 2))"),
-        "../../evil": (npy_header((1,)), "not a checkpoint of this model (unexpected array "
-                       "'../../evil')"),
-        "optimizer/bomb": (npy_header((100000, 100000)), "its arrays would take 74.5 GB of "
-                           "memory (limit "),
+    damaged = f"run {run.id} is damaged: "  # found by the store's check, model or not
+    cases = {  # member -> (header, expected message after "error: ")
+        "rnn.weight_ih_l0": (npy_header((500, 2)), f"{path}: not a checkpoint of this model "
+                             "(rnn.weight_ih_l0 has shape (500, 2), expected (50, 2))"),
+        "../../evil": (npy_header((1,)), f"{path}: not a checkpoint of this model (unexpected "
+                       "array '../../evil')"),
+        "optimizer/bomb": (npy_header((100000, 100000)), f"{damaged}{path}: its arrays would "
+                           "take 74.5 GB of memory (limit "),
+        "rnn.weight_hh_l0": (npy_header((100000, 100000)), f"{damaged}{path}: its arrays would "
+                             "take 74.5 GB of memory (limit "),
     }
     for member, (header, message) in cases.items():
         with zipfile.ZipFile(path, "w") as archive:
@@ -305,7 +338,7 @@ def test_checkpoints_are_checked_against_the_model_before_anything_is_unpacked(s
         result = cli("eval", run.id)
         assert time.perf_counter() - started < 10
         assert result.exit_code == 1
-        assert result.stderr.startswith(f"error: {path}: {message}"), result.stderr
+        assert result.stderr.startswith(f"error: {message}"), result.stderr
 
     # a few MB of deflated zeros that would expand to 800 MB (level 2: zlib's fast deflate,
     # a third of the time of the default level, still over 200 to 1)

@@ -165,15 +165,37 @@ def test_an_optimizer_state_that_does_not_fit_is_refused_before_a_run(data, cli,
     assert other.exit_code == 2 and "is not one that" in other.stderr, other.stderr
 
 
+@pytest.mark.parametrize(("edit", "expected"), [
+    ({"optimizer/step": np.array(-5)}, "optimizer buffer 'step' is -5, not a count of steps"),
+    ({"optimizer/m/w_in1": np.zeros((50, 2), np.int64)}, "optimizer buffer 'm/w_in1' holds "
+     "int64, not floats"),
+    ({"optimizer/s/w_out": None}, "optimizer buffer 's/w_out' is missing (its parameter's "
+     "'m/w_out' is there)"),
+])
+def test_optimizer_buffers_that_are_not_a_state_are_refused(data, cli, edit, expected):
+    parent = train(cli, "--L", "10", "--epochs", "1", "--optimizer", "adam")
+    path = RunStore("runs").get(parent).dir / "model.npz"
+    saved = {k: v for k, v in dict(np.load(path)).items() if edit.get(k, 0) is not None}
+    np.savez(path, **{**saved, **{k: v for k, v in edit.items() if v is not None}})
+    child = cli("train", "alarmwork", "--recipe", "homework", "--optimizer", "adam", "--L", "20",
+                "--init-from", parent, "--init-optimizer")
+    assert (child.exit_code, child.stderr) == (2, f"error: --init-from {parent}: {path} does not "
+                                                  "load into model 'alarmwork' (ValueError: "
+                                                  f"{expected})\n")
+    assert len(list(Path("runs").iterdir())) == 1
+
+
 def test_a_damaged_or_symlinked_parent(data, cli):
     """A parent `rnnlab runs` lists as damaged is refused, naming the file; one reached through
     a symlink is recorded as the run it is."""
     parent = train(cli, "--L", "10", "--epochs", "1")
     store = RunStore("runs")
     (store.root / "link").symlink_to(parent)
-    child = train(cli, "--L", "20", "--epochs", "1", "--init-from", "link")
-    assert store.get(child).summary["init_from"] == parent
-    assert store.get(child).provenance["init_from"]["run"] == parent
+    for ref in ("link", "runs/link", "runs/link/"):  # by name or by path
+        child = train(cli, "--L", "20", "--epochs", "1", "--init-from", ref)
+        assert store.get(child).summary["init_from"] == parent
+        assert store.get(child).provenance["init_from"]["run"] == parent
+        shutil.rmtree(store.get(child).dir)
     config = store.get(parent).dir / "config.yaml"
     good = config.read_text()
     config.write_text(good.replace("L: 10\n", "L: ten\n"))
@@ -189,7 +211,7 @@ def test_a_damaged_or_symlinked_parent(data, cli):
     assert (result.exit_code, result.stderr) == (1, (
         f"error: --init-from {parent}: run {parent} is damaged: {summary}: "
         "'total_sequence_steps' is not a number in [0, 1e+18]\n"))
-    assert len([p for p in store.root.iterdir() if not p.is_symlink()]) == 2
+    assert len([p for p in store.root.iterdir() if not p.is_symlink()]) == 1  # no child made
 
 
 def test_a_sweep_checks_its_parents_shapes_before_any_run(data, cli):
@@ -578,6 +600,10 @@ def test_a_curriculum_whose_earlier_stage_diverged_counts_in_its_final_row(data,
     (row,) = [r for r in table["rows"] if "→" in r["model"]]
     assert row["model"] == "alarmwork (L 10→20→10)"
     assert (row["L10_n"], row["L10_diverged"], row["L10_success"]) == (1, 1, 0)
+    table = json.loads(cli("report", "accuracy", "--sweep", "c", "--L", "10", "--format",
+                           "json").stdout)  # its diverged stage was at L = 20: still counted
+    (row,) = [r for r in table["rows"] if "→" in r["model"]]
+    assert (row["L10_n"], row["L10_diverged"]) == (1, 1)
     # every seed diverged in stage 2: a row of its own, at the length it got to
     stages[1]["lr"] = 1e300
     with open("d.yaml", "w") as handle:

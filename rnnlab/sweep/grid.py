@@ -184,6 +184,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
     checked: dict[str, str] = {}  # warm-start parents found fitting, by what was asked
     lengthless: set[str] = set()  # cells of models without a length, made once for all L
     for (recipe, grid), stages in zip(grids, chains, strict=True):
+        named = f"{where}: recipe {short(recipe)}" if recipe else where
         varying = [k for k, v in grid.items() if len(v) > 1 and k not in ("model", "L", "seed")]
         for combo in itertools.product(*grid.values()):
             chosen, parent = dict(zip(grid, combo, strict=True)), None
@@ -195,7 +196,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 elif "init_optimizer" in point and len(stages) > 1 and not point.get(
                         "init_from"):
                     del point["init_optimizer"]  # the first stage starts from scratch
-                cfg = _resolve(point, registry, runs_dir, data_dir, where)
+                cfg = _resolve(point, registry, runs_dir, data_dir, named)
                 key = cell_key(cfg, recipe)
                 if cfg.L is None and point.get("L") is not None and key in lengthless:
                     break  # the same run for the grid's next length: data without one
@@ -208,7 +209,7 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                     cell.stage, cell.stages = number, len(stages)
                     cell.parent = parent.index if parent is not None else None
                 if parent is not None:
-                    check_stage(parent.config, cfg, number, where, registry)
+                    check_stage(parent.config, cfg, number, named, registry)
                 cells.append(cell)
                 parent = cell
     keys = [c.key for c in cells]

@@ -340,7 +340,9 @@ def accuracy_table(request: ReportRequest) -> ReportResult:
         found[slot[key]:slot[key] + 1] = [(group, options, summary)]
         if warm and earlier is not None:
             chains[key] = [*earlier, run]
-    found += _diverged_stages(cut_short, chains, {k: found[i] for k, i in slot.items()}, by_id)
+    found += [entry for entry in _diverged_stages(cut_short, chains, {
+        k: found[i] for k, i in slot.items()}, by_id) if not request.lengths
+        or entry[2].get("L") in request.lengths]  # where it would have ended
     broken = sum(broken_of.values())
     datasets = sorted({group[1] for group, _, _ in found})
     styles = {data: _metric_style(data) for data in datasets}
