@@ -318,18 +318,18 @@ def report(name: str, run_ids: list[str] | None = None, *, runs_dir: str | Path 
         runs = [r for r in runs if r.config.get("L") in lengths or _earlier_stage(r)]
     if sweeps:
         runs = [r for r in runs if r.summary.get("sweep") in sweeps]
-    if out_dir is not None:  # the nearest existing folder on its path must be one
-        there = next((p for p in (Path(out_dir), *Path(out_dir).parents)
-                      if os.path.lexists(p)), None)  # a dangling symlink is not a folder
-        if there is not None and not there.is_dir():
-            raise UsageError(f"--out {out_dir}: {'it' if there == Path(out_dir) else there} "
-                             "exists and is not a directory (reports write their pictures "
-                             "into a directory)")
+    where = Path(out_dir) if out_dir is not None else Path(runs_dir) / "reports"
+    there = next((p for p in (where, *where.parents)  # the nearest existing folder on its
+                  if os.path.lexists(p)), None)  # path must be one (a dangling symlink is not)
+    if there is not None and not there.is_dir():
+        named = f"--out {where}" if out_dir is not None else f"reports directory {where}"
+        raise UsageError(f"{named}: {'it' if there == where else there} exists and is not a "
+                         "directory (reports write their pictures into a directory)")
     request = ReportRequest(
         runs=runs, run_ids=list(run_ids or []), models=list(models or []),
         lengths=list(lengths or []),
         settings=cfgmod.resolve_settings(settings or {}, [(f"report '{name}'", plugin.settings)]),
-        out_dir=Path(out_dir) if out_dir else Path(runs_dir) / "reports", emit=emit,
+        out_dir=where, emit=emit,
     )
     with contextlib.redirect_stdout(sys.stderr):  # a report that prints must not corrupt
         return plugin.build(request)  # the table or JSON on stdout

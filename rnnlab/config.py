@@ -162,8 +162,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
          "a number or 'off'", cfg.early_stop),
     ]
     for option, ok, expected, value in checks:
-        if not ok:
-            raise UsageError(f"{option} expects {expected}, got {value}")
+        if not ok:  # an empty word is shown as ''
+            shown = short(value) if isinstance(value, str) and not value.strip() else value
+            raise UsageError(f"{option} expects {expected}, got {shown}")
     if cfg.init_from is not None and not str(cfg.init_from).strip():
         raise UsageError("--init-from expects a run id, id prefix or run directory, got ''")
     if cfg.init_optimizer and not cfg.init_from:
@@ -251,6 +252,9 @@ def resolve(
     options or the file, else its default) < YAML file < options < --set."""
     from_file = read_yaml(config_file) if config_file is not None else {}
     options = {k: v for k, v in (options or {}).items() if v is not None}
+    for key, expected in (("data", "a dataset name"), ("recipe", "a recipe name")):
+        if isinstance(options.get(key), str) and not options[key].strip():  # not the default
+            raise UsageError(f"--{key} expects {expected}, got {short(options[key])}")
     model_plugin = registry.get("model", model)
     data = (options.get("data") or from_file.get("data") or model_plugin.data
             or registry.default_dataset(model_plugin.kinds[0]))

@@ -31,6 +31,7 @@ class RunStore:
     def create(self, model: str) -> Run:
         """A new, empty run directory with a unique id (safe across parallel processes)."""
         label = re.sub(r"[^A-Za-z0-9_.-]+", "-", model).strip("-") or "run"
+        self._check_root()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -75,15 +76,24 @@ class RunStore:
         """Remove a run directory that never got going (its creation failed half-way)."""
         shutil.rmtree(run.dir, ignore_errors=True)
 
+    def _check_root(self) -> None:
+        if os.path.lexists(self.root) and not self.root.is_dir():
+            raise UsageError(f"runs directory '{self.root}' is not a directory")
+
+    def _entries(self) -> list[Path]:
+        """What the store's directory holds (nothing if it does not exist yet)."""
+        self._check_root()
+        try:
+            return sorted(self.root.iterdir()) if self.root.is_dir() else []
+        except OSError as exc:
+            raise RnnlabError(f"cannot read runs directory '{self.root}' "
+                              f"({exc.strerror or exc})") from None
+
     def scan(self) -> tuple[list[Run], list[tuple[Path, str]]]:
         """(readable runs, [(path, reason)] of damaged ones), oldest first. A run reached
         twice (a symlinked run directory) is listed once; folders holding no run file (e.g.
         reports/, a run being created) are not runs."""
-        try:
-            entries = sorted(self.root.iterdir()) if self.root.is_dir() else []
-        except OSError as exc:
-            raise RnnlabError(f"cannot read runs directory '{self.root}' "
-                              f"({exc.strerror or exc})") from None
+        entries = self._entries()
         seen: dict[str, Path] = {}
         runs, damaged = [], []
         # real directories first, so that a symlink never displaces the run it points to
@@ -126,7 +136,7 @@ class RunStore:
             real = path.is_symlink() or path.name in ("", ".", "..")
             return Run(Path(os.path.realpath(path)) if real else path)
         # a run directory whose config is damaged is still the run named (its check says why)
-        ids = sorted({p.name for p in (self.root.iterdir() if self.root.is_dir() else [])
+        ids = sorted({p.name for p in self._entries()
                       if not p.name.startswith(".") and p.is_dir()
                       and any(os.path.lexists(p / name) for name in RUN_FILES)})
         matches = [i for i in ids if i == ref] or [i for i in ids if i.startswith(ref)]

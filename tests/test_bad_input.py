@@ -180,6 +180,29 @@ CASES: dict[str, Case] = {
                                                   "--runs-dir", "blocked/runs"] + ["--epochs",
                                                                                     "1"],
                                "cannot create runs directory 'blocked/runs'", 1),
+    "runs lists a file": Case({"rf": "x"}, ["runs", "--runs-dir", "rf"],
+                              "runs directory 'rf' is not a directory"),
+    "report runs dir a file": Case({"rf": "x"}, ["report", "accuracy", "--runs-dir", "rf"],
+                                   "runs directory 'rf' is not a directory"),
+    "eval runs dir a file": Case({"rf": "x"}, ["eval", "abc", "--runs-dir", "rf"],
+                                 "runs directory 'rf' is not a directory"),
+    "train runs dir a file": Case({"rf": "x"}, ["train", "lstm", "--L", "4", "--data-dir", "d",
+                                                "--epochs", "1", "--runs-dir", "rf"],
+                                  "runs directory 'rf' is not a directory"),
+    "reports dir a file": Case({"runs/reports": "x"}, ["report", "accuracy"],
+                               "reports directory runs/reports: it exists and is not a "
+                               "directory"),
+    "recipe empty": Case({}, ["train", "lstm", "--recipe", ""],
+                         "--recipe expects a recipe name, got ''"),
+    "data blank": Case({}, ["train", "lstm", "--data", " "],
+                       "--data expects a dataset name, got ' '"),
+    "device empty": Case({}, ["train", "lstm", "--device", ""],
+                         "--device expects one of auto|cpu|cuda, got ''"),
+    "sweep recipe empty": Case({}, ["sweep", "--model", "lstm", "--L", "4", "--recipe", ""],
+                               "--recipe expects comma-separated values, got ''"),
+    "sweep lr trailing comma": Case({}, ["sweep", "--model", "lstm", "--L", "4", "--lr",
+                                         "1e-3,"],
+                                    "--lr expects comma-separated values, got '1e-3,'"),
     "gen out is a file": Case({"blocked": "x"}, ["gen-data", "--L", "4", "--out", "blocked"],
                               "cannot create blocked/adding"),
     "eval missing run": Case({}, ["eval", "20990101-000000-lstm-abcdef"],
@@ -187,7 +210,8 @@ CASES: dict[str, Case] = {
     "resume missing run": Case({}, ["train", "--resume", "nope"], "no run 'nope' in runs"),
     "curves missing run": Case({}, ["report", "curves", "nope"], "no run 'nope' in runs"),
 }
-for name in ("runs dir is a file",):  # needs valid data to get as far as creating the run
+# needs valid data to get as far as creating the run
+for name in ("runs dir is a file", "train runs dir a file"):
     CASES[name].files.update({k: v for k, v in adding(GOOD_CSV).items()})
 
 

@@ -10,6 +10,7 @@ import typer
 
 from rnnlab.config import TrainConfig
 from rnnlab.errors import UsageError
+from rnnlab.quoting import short
 
 DEFAULTS = TrainConfig()
 
@@ -68,6 +69,8 @@ def axis_values(key: str, text: str) -> list[Any]:
     option = "--" + key.replace("_", "-")
     values = []
     for part in (p.strip() for p in str(text).split(",")):
+        if not part:  # '' or 'a,,b': not a value, and not the default either
+            raise UsageError(f"{option} expects comma-separated values, got {short(text)}")
         value: Any = part
         for kind in () if TYPES[key][0] is str else (int, float):  # a run id may be digits
             try:
