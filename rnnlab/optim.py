@@ -78,12 +78,12 @@ class NumpyOptimizer:
         if shapes is not None:
             names = ("m", "s") if self.kind == "adam" else ("momentum",)
             layout = {f"{b}/{name}": tuple(shape) for b in names for name, shape in shapes.items()}
-            groups = [[f"{b}/{name}" for b in names] for name in shapes]
             if self.kind == "adam":
                 layout["step"] = ()
-                groups = [[*g, "step"] for g in groups]
+            # every parameter gets a gradient at every step: its buffers are all made at the
+            # first step, so a state holds all of them or none
             check_buffers(state, layout, f"{self.kind} with momentum {self.momentum:g}"
-                          if self.kind == "sgd" else self.kind, groups)
+                          if self.kind == "sgd" else self.kind, [list(layout)])
         self.buffers = {k: np.array(v) for k, v in state.items()}
 
 
@@ -91,8 +91,8 @@ def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kin
                   groups: list[list[str]] | None = None) -> None:
     """Optimizer buffers from a checkpoint against the names and shapes an optimizer keeps: a
     buffer it would not use, one of another shape, one that is not a float array, a step that
-    is not a count, or (per parameter, `groups`) some of a parameter's buffers without the
-    others is a ValueError naming it."""
+    is not a count, or some buffers of a `group` without the others (a step makes them
+    together) is a ValueError naming it."""
     for key, value in state.items():
         if key not in layout:
             raise ValueError(f"optimizer buffer {key!r} is not one that {kind} keeps "
@@ -113,8 +113,8 @@ def check_buffers(state: dict[str, Any], layout: dict[str, tuple[int, ...]], kin
         present = [k for k in group if k in state]
         if present and len(present) < len(group):
             missing = next(k for k in group if k not in state)
-            raise ValueError(f"optimizer buffer {missing!r} is missing (its parameter's "
-                             f"{present[0]!r} is there)")
+            raise ValueError(f"optimizer buffer {missing!r} is missing ({present[0]!r}, "
+                             "which a step makes with it, is there)")
 
 
 class NumpyOptimized:

@@ -5,6 +5,7 @@ gradcheck command."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -284,6 +285,27 @@ def test_the_torch_learner_follows_the_numpy_learner_and_shares_its_checkpoints(
     for x, t in batches[8:]:
         assert moved.train_step(x, t) == pytest.approx(torch_learner.train_step(x, t),
                                                        rel=1e-9)
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    ({"s/w_out": None}, "optimizer buffer 's/w_out' is missing"),
+    ({"m/b_out": None, "s/b_out": None}, "optimizer buffer 'm/b_out' is missing"),
+    ({"step": np.array(2.5)}, "optimizer buffer 'step' is 2.5, not a count of steps"),
+    ({"m/w_in1": np.zeros((6, 2), np.int64)}, "optimizer buffer 'm/w_in1' holds int64"),
+])
+def test_the_torch_learner_refuses_an_optimizer_state_a_step_cannot_make(edit, expected):
+    """impl=torch and the pack's members check a checkpoint's buffers as the NumPy learner
+    does; nothing is loaded from a state that is refused."""
+    rng = np.random.default_rng(3)
+    params = random_params(rng, 2, 6, 1)
+    learner = TorchBPTTLearner({k: v[None] for k, v in params.items()}, "adam", 0.01)
+    learner.train_step(rng.normal(size=(4, 9, 2)), rng.normal(size=(4, 1)))
+    state = learner.optimizer_state()
+    before = {k: v.copy() for k, v in state.items()}
+    state = {k: v for k, v in {**state, **edit}.items() if v is not None}
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        learner.load_optimizer_state(state)
+    assert all(np.array_equal(v, before[k]) for k, v in learner.optimizer_state().items())
 
 
 def test_a_pack_trains_each_network_as_if_it_were_alone():

@@ -169,8 +169,10 @@ def test_an_optimizer_state_that_does_not_fit_is_refused_before_a_run(data, cli,
     ({"optimizer/step": np.array(-5)}, "optimizer buffer 'step' is -5, not a count of steps"),
     ({"optimizer/m/w_in1": np.zeros((50, 2), np.int64)}, "optimizer buffer 'm/w_in1' holds "
      "int64, not floats"),
-    ({"optimizer/s/w_out": None}, "optimizer buffer 's/w_out' is missing (its parameter's "
-     "'m/w_out' is there)"),
+    ({"optimizer/s/w_out": None}, "optimizer buffer 's/w_out' is missing ('m/w_in1', which a "
+     "step makes with it, is there)"),
+    ({"optimizer/m/b_out": None, "optimizer/s/b_out": None},  # one parameter's, all of them
+     "optimizer buffer 'm/b_out' is missing ('m/w_in1', which a step makes with it, is there)"),
 ])
 def test_optimizer_buffers_that_are_not_a_state_are_refused(data, cli, edit, expected):
     parent = train(cli, "--L", "10", "--epochs", "1", "--optimizer", "adam")

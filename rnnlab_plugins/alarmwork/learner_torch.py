@@ -242,6 +242,10 @@ class MemberView:
                 raise ValueError(f"optimizer buffer {key!r} (shape {tuple(np.shape(value))}) is "
                                  f"not one this {self.pack.kind} optimizer keeps"
                                  + (f" (expected shape {shape})" if shape is not None else ""))
+        import rnnlab  # its checks: floats, a step that is a count, all buffers or none
+
+        rnnlab.NumpyOptimizer(self.pack.kind).load_state(
+            state, {n: tuple(v.shape[1:]) for n, v in self.pack.params.items()})
         for key, value in state.items():
             if key == "step":
                 self.pack.buffers["step"].fill_(int(value))
