@@ -250,6 +250,26 @@ CURRICULUM = {"name": "cur", "model": "alarmwork", "recipe": "homework", "seeds"
               "stages": [{"L": 10, "epochs": 1}, {"L": 20, "epochs": 2}]}
 
 
+def test_a_sweep_wide_init_optimizer_leaves_a_recipe_from_scratch_alone(data):
+    """Beside a curriculum, a one-stage recipe starts from scratch (it was refused: "give
+    --init-from RUN"); a recipe that asks for it itself, with nothing to start from, is."""
+    from rnnlab import sweep
+
+    spec = {**CURRICULUM, "stages": None, "recipes": {
+        "cur": {"stages": CURRICULUM["stages"]}, "scratch": {"L": 20, "epochs": 3},
+        "one-stage": {"stages": [{"L": 20, "epochs": 2}]}}}
+    del spec["stages"]
+    cells = sweep.build(spec, rnnlab.registry.default()).cells
+    assert sorted((c.recipe, c.config.seed, c.config.L, c.config.init_optimizer)
+                  for c in cells) == [
+        ("cur", 0, 10, False), ("cur", 0, 20, True), ("cur", 1, 10, False), ("cur", 1, 20, True),
+        ("one-stage", 0, 20, False), ("one-stage", 1, 20, False),
+        ("scratch", 0, 20, False), ("scratch", 1, 20, False)]
+    spec["recipes"]["scratch"]["init_optimizer"] = True
+    with pytest.raises(rnnlab.UsageError, match="recipe 'scratch': .* give --init-from RUN"):
+        sweep.build(spec, rnnlab.registry.default())
+
+
 def test_a_curriculum_sweep_chains_its_stages_per_seed(data, cli):
     with open("cur.yaml", "w") as handle:
         yaml.safe_dump(CURRICULUM, handle)

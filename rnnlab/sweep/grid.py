@@ -180,6 +180,10 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
     # count the runs before expanding the grid (every stage is a run)
     limits.check_cells([(r, {**g, "stage": s} if len(s) > 1 else g)
                         for (r, g), s in zip(grids, chains, strict=True)], where)
+    # a sweep-wide init_optimizer carries the state into the stages that follow another; a
+    # recipe of one stage (from scratch) does not take it unless it names it itself
+    staged = any(len(chain) > 1 for chain in chains)
+    own = {str(r): isinstance(o, dict) and "init_optimizer" in o for r, o in recipes.items()}
     cells: list[Cell] = []
     checked: dict[str, str] = {}  # warm-start parents found fitting, by what was asked
     lengthless: set[str] = set()  # cells of models without a length, made once for all L
@@ -193,9 +197,9 @@ def build(spec: dict[str, Any], registry: Registry, *, where: str = "sweep",
                 point = {**chosen, **stage}
                 if parent is not None:  # the previous stage's run, once there is one
                     point.update(init_from=f"cell {parent.key}")
-                elif "init_optimizer" in point and len(stages) > 1 and not point.get(
-                        "init_from"):
-                    del point["init_optimizer"]  # the first stage starts from scratch
+                elif "init_optimizer" in point and not point.get("init_from") and (
+                        len(stages) > 1 or (staged and not own[recipe])):
+                    del point["init_optimizer"]  # a first stage starts from scratch
                 cfg = _resolve(point, registry, runs_dir, data_dir, named)
                 key = cell_key(cfg, recipe)
                 if cfg.L is None and point.get("L") is not None and key in lengthless:
