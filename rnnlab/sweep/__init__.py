@@ -14,22 +14,24 @@ A sweep file (YAML) holds training options; a list makes an axis of the grid:
       homework: {}
       adam: {optimizer: adam, lr: 0.001, clip_grad: 1.0}
 
-    spec = apply_overrides(read_spec(path), ...)   # grid: the spec and the command line
+    spec = apply_overrides(read_spec(path), ...)   # spec: the file and the command line
     sweep = build(spec, registry)                  # grid: resolved cells
     plan(sweep)                                    # plan: what the run store already holds
     run(sweep, executor="local", emit=...)         # execute: claim, run, record each cell
 
-The modules: grid (cells), plan (marking and claiming), worker (one cell on a worker:
-CellTask, run_cell, progress), execute (running a sweep through an executor), and the
-bundled executors local (a process pool) and dask (a Dask cluster).
+The modules: spec (the file and the command line), grid (cells), stages (a curriculum's
+checks), plan (marking and claiming), worker (one cell on a worker: CellTask, run_cell,
+progress), execute (running a sweep through an executor), and the bundled executors local (a
+process pool), pack (packed runs) and dask (a Dask cluster).
 """
 
 from __future__ import annotations
 
 from rnnlab.sweep.execute import executor_plugin, finish, run
-from rnnlab.sweep.grid import Cell, Sweep, apply_overrides, build, cell_key, read_spec
+from rnnlab.sweep.grid import Cell, Sweep, build, cell_key
 from rnnlab.sweep.local import LocalExecutor
 from rnnlab.sweep.plan import Claims, plan
+from rnnlab.sweep.spec import apply_overrides, read_spec
 from rnnlab.sweep.worker import CellProgress, CellTask, run_cell, worker_failed
 
 __all__ = [
