@@ -11,7 +11,11 @@ result. The variables must be set before NumPy loads OpenBLAS: the command line 
 thing, and sweep workers inherit them. A value the user set is kept.
 
 PyTorch's CPU build uses MKL, whose reproducibility switch (MKL_CBWR) changes the baselines'
-numbers on this project's reference machine, so it is left alone.
+numbers on this project's reference machine, so it is left alone: what torch computes on the
+CPU may differ in its last bits from one CPU to another, so the torch baselines' long runs, and
+anything drawn through MKL in float32, can part between machines. AlarmworkNet's orthogonal
+recurrent weights are drawn through torch's QR: in float64, so that they are the same bytes
+under every MKL code path (`alarmwork/net.py`).
 
 The Python API (`import rnnlab`) agrees with the command line without taking over the user's
 process: importing rnnlab pins the OpenBLAS kernel if NumPy has not loaded yet (after that it

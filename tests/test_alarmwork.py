@@ -5,6 +5,7 @@ in public solutions. Gradients are tested in test_bptt.py."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -194,6 +195,27 @@ def test_numpy_initial_weights_equal_torchs_to_the_bit(rec_init):
                 assert got[name].dtype == np.float32
                 np.testing.assert_array_equal(got[name], value.numpy())
     assert init.weights(2, 5, 1, 0, "orthogonal") is None  # drawn by torch
+
+
+def test_orthogonal_weights_are_the_same_whatever_code_path_mkl_takes():
+    """MKL chooses its QR code by CPU; the orthogonal recurrent weights (the default recipe's)
+    must not: the same seed gives the same bytes under each of MKL's reproducible branches
+    (each one a CPU it may run on), and they are orthogonal."""
+    draw = ("import hashlib, torch; from rnnlab_plugins.alarmwork.net import AlarmworkNet; "
+            "torch.manual_seed(3); net = AlarmworkNet(2, 50, 1, rec_init='orthogonal'); "
+            "print(hashlib.sha256(b''.join(p.detach().numpy().tobytes() "
+            "for p in net.parameters())).hexdigest())")
+    digests = set()
+    for branch in ("COMPATIBLE", "AVX", "AVX2", "AUTO"):
+        env = {**os.environ, "MKL_CBWR": branch, "OMP_NUM_THREADS": "1"}
+        done = subprocess.run([sys.executable, "-c", draw], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout)
+    assert len(digests) == 1, digests
+    torch.manual_seed(3)
+    w = AlarmworkNet(2, 50, 1, rec_init="orthogonal").w_rec1.detach().double()
+    np.testing.assert_allclose((w @ w.T).numpy(), np.eye(50), atol=1e-6)
 
 
 def test_training_alarmwork_on_its_numpy_path_never_imports_torch(workdir, cli):

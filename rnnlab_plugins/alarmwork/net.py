@@ -29,12 +29,16 @@ def xavier_uniform(fan_out: int, fan_in: int) -> torch.Tensor:
 
 def recurrent(P: int, kind: str = "xavier") -> torch.Tensor:
     """A (P, P) recurrent matrix: Xavier-uniform, a random orthogonal matrix (QR of a Gaussian
-    one, signs fixed so it is uniformly distributed), or the identity."""
+    one, signs fixed so it is uniformly distributed), or the identity.
+
+    The QR runs in float64: in float32 its last bits depend on the CPU (MKL picks its code path
+    by CPU, and training turns such a difference into another run); rounded from float64 to
+    float32, Q is the same under every MKL code path (tests/test_alarmwork.py)."""
     if kind == "identity":
         return torch.eye(P)
     if kind == "orthogonal":
-        q, r = torch.linalg.qr(torch.randn(P, P))
-        return q * torch.sign(torch.diagonal(r))
+        q, r = torch.linalg.qr(torch.randn(P, P).double())  # (P, P) each, float64
+        return (q * torch.sign(torch.diagonal(r))).float()
     return xavier_uniform(P, P)
 
 
