@@ -36,20 +36,39 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 OPENBLAS_KERNEL = "Haswell"  # AVX2 + FMA
 
 
+def cpu_info() -> dict[str, str]:
+    """The first processor's lines of /proc/cpuinfo ('model name', 'flags', ...); empty where
+    there is none (macOS, Windows)."""
+    found: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break  # the end of the first processor
+                key, _, value = line.partition(":")
+                found.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return found
+
+
 def has_avx2() -> bool:
     """Whether this is an x86-64 Linux machine whose CPU has AVX2 and FMA (elsewhere nothing is
     pinned: OpenBLAS names other kernels on ARM, and macOS has no /proc/cpuinfo)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return {"avx2", "fma"} <= flags
-    except OSError:
-        pass
-    return False
+    return {"avx2", "fma"} <= set(cpu_info().get("flags", "").split())
+
+
+def cpu() -> str:
+    """The CPU, for a run's provenance: its model name and whether it has AVX-512 (what MKL and
+    NumPy choose their code by), e.g. 'Intel(R) Xeon(R) Processor (AVX-512)'."""
+    info = cpu_info()
+    name = info.get("model name") or platform.processor() or platform.machine()
+    flags = set(info.get("flags", "").split())
+    if not flags:
+        return name
+    return f"{name} ({'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'SSE'})"
 
 
 def pinned(threads: str | None = None) -> dict[str, str]:

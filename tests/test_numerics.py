@@ -65,8 +65,33 @@ def test_train_and_sweep_workers_run_on_the_pinned_kernel_and_record_it(workdir,
     assert swept.exit_code == 0, swept.stderr
     for store in ("runs", "swept"):
         run = RunStore(workdir / store).list()[0]
-        recorded = json.loads((run.dir / "provenance.json").read_text())["blas_environment"]
-        assert recorded == expected
+        recorded = json.loads((run.dir / "provenance.json").read_text())
+        assert recorded["blas_environment"] == expected
+        assert recorded["cpu"] == numerics.cpu()  # what a run's numbers may depend on
+
+
+@pytest.mark.parametrize(("info", "expected"), [
+    ({"model name": "AMD EPYC 7B13", "flags": "fpu sse2 avx avx2 fma"}, "AMD EPYC 7B13 (AVX2)"),
+    ({"model name": "Intel(R) Xeon(R) Processor", "flags": "avx2 fma avx512f avx512bw"},
+     "Intel(R) Xeon(R) Processor (AVX-512)"),
+    ({"model name": "Old", "flags": "fpu sse2 avx"}, "Old (SSE)"),
+])
+def test_the_cpu_a_run_records_and_whether_the_kernel_can_be_pinned(monkeypatch, info,
+                                                                   expected):
+    monkeypatch.setattr(numerics, "cpu_info", lambda: info)
+    assert numerics.cpu() == expected
+    monkeypatch.setattr(numerics.platform, "machine", lambda: "x86_64")
+    assert numerics.has_avx2() == ("avx2" in info["flags"])
+
+
+def test_cpu_info_reads_the_first_processor(tmp_path, monkeypatch):
+    text = "processor\t: 0\nmodel name\t: First\nflags\t\t: avx2 fma\n\nprocessor\t: 1\n" \
+           "model name\t: Second\n"
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(
+        tmp_path / "cpuinfo", *a, **k) if path == "/proc/cpuinfo" else real_open(path, *a, **k))
+    (tmp_path / "cpuinfo").write_text(text)
+    assert numerics.cpu_info() == {"processor": "0", "model name": "First", "flags": "avx2 fma"}
 
 
 def test_the_python_api_trains_as_the_command_line_does(workdir, clean_env):
