@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnlab import NumpyOptimizer
 from rnnlab_plugins.alarmwork import bptt_torch
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
 
@@ -235,21 +236,18 @@ class MemberView:
         return state
 
     def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
-        for key, value in state.items():  # only buffers this pack keeps, of their shapes
-            kept = self.pack.buffers.get(key)
-            shape = () if key == "step" else tuple(kept.shape[1:]) if kept is not None else None
-            if shape is None or tuple(np.shape(value)) != shape:
-                raise ValueError(f"optimizer buffer {key!r} (shape {tuple(np.shape(value))}) is "
-                                 f"not one this {self.pack.kind} optimizer keeps"
-                                 + (f" (expected shape {shape})" if shape is not None else ""))
-        import rnnlab  # its checks: floats, a step that is a count, all buffers or none
-
-        rnnlab.NumpyOptimizer(self.pack.kind).load_state(
+        # NumpyOptimizer's checks (names, shapes, floats, a step that is a count, all buffers
+        # or none), then only buffers this pack keeps (no momentum ones without momentum)
+        NumpyOptimizer(self.pack.kind).load_state(
             state, {n: tuple(v.shape[1:]) for n, v in self.pack.params.items()})
+        stray = next((k for k in state if k not in self.pack.buffers), None)
+        if stray is not None:
+            raise ValueError(f"optimizer buffer {stray!r} is not one that this {self.pack.kind} "
+                             "optimizer keeps")
         for key, value in state.items():
             if key == "step":
                 self.pack.buffers["step"].fill_(int(value))
-            elif key in self.pack.buffers:
+            else:
                 self.pack.buffers[key][self.s].copy_(torch.as_tensor(np.asarray(value)))
 
 
