@@ -59,6 +59,7 @@ from rnnlab.events import (
     ignore,
 )
 from rnnlab.files import atomic_write, read_csv_lines, read_input
+from rnnlab.numerics import subnormals_flushed
 from rnnlab.runs import Run, RunStore
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ __all__ = [
     "atomic_write", "build_learner", "default_dataset", "evaluate", "example", "gen_data",
     "get_plugin", "ignore", "list_plugins", "list_runs", "load_learner", "load_run",
     "read_csv_lines", "read_input", "report", "resume", "run_training", "train",
-    "NumpyOptimizer", "NumpyOptimized", "__version__",
+    "NumpyOptimizer", "NumpyOptimized", "subnormals_flushed", "__version__",
 ]
 
 

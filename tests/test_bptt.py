@@ -344,3 +344,35 @@ def test_the_cuda_graph_step_equals_the_eager_step():
         assert graphed.train_step(x, t) == pytest.approx(eager.train_step(x, t), rel=1e-5)
     for name, value in eager.state_dict().items():
         np.testing.assert_allclose(graphed.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+def subnormals(ws: bptt.Workspace) -> int:
+    tiny = np.finfo(np.float32).tiny
+    return sum(int(np.sum((a != 0) & (np.abs(a) < tiny))) for a in ws.arrays.values())
+
+
+def test_a_training_step_flushes_vanishing_gradients_to_zero_without_changing_them():
+    """At L=400 deltas that vanish through time become subnormal floats, which the CPU computes
+    with many times slower: a training step flushes them to zero (`rnnlab.subnormals_flushed`),
+    and here that leaves the losses, weights and Adam state the same bytes."""
+    rng = np.random.default_rng(3)
+    params = {k: (0.5 * v).astype(np.float32) for k, v in random_params(rng, 2, 8, 1).items()}
+    flushed, plain = (BPTTLearner(params, NumpyOptimizer("adam", lr=3e-4, clip_grad=1.0))
+                      for _ in range(2))
+    with rnnlab.subnormals_flushed() as flushing:
+        pass
+    for _ in range(3):
+        x = rng.random((5, 400, 2)).astype(np.float32)
+        t = rng.random((5, 1)).astype(np.float32)
+        loss, grads = plain.loss_and_gradients(x, t)  # as before: no flushing
+        new = {name: value.copy() for name, value in plain.params.items()}
+        plain.optimizer.step(new, grads)
+        plain.load_state_dict(new)
+        assert subnormals(plain.workspace) > 0
+        assert flushed.train_step(x, t) == loss
+        assert subnormals(flushed.workspace) == 0 or not flushing
+    for name in bptt.NAMES:
+        assert flushed.params[name].tobytes() == plain.params[name].tobytes(), name
+    state, plain_state = flushed.optimizer.state(), plain.optimizer.state()
+    assert {k: v.tobytes() for k, v in state.items()} == {
+        k: v.tobytes() for k, v in plain_state.items()}

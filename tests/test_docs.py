@@ -27,7 +27,7 @@ PLUGIN_EVENTS = (events.Note, events.Progress, events.CellUpdate)
 # Public names that are plugin-facing although not defined in contracts/errors/events.
 PLUGIN_FACING = {"Run", "TrainConfig", "Event", "EventSink", "atomic_write", "read_input",
                  "NumpyOptimizer", "NumpyOptimized", "get_plugin", "example", "build_learner",
-                 "default_dataset"}
+                 "default_dataset", "subnormals_flushed"}
 INHERITED = set(dir(object)) | set(dir(abc.ABC)) | set(dir(typing.Protocol))
 
 

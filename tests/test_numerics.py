@@ -117,3 +117,24 @@ def test_the_python_api_trains_as_the_command_line_does(workdir, clean_env):
         assert (seen, torch.get_num_threads()) == ([1, 1], 2)
     finally:
         torch.set_num_threads(before)
+
+
+def test_subnormals_are_flushed_inside_the_block_only():
+    """On x86-64 Linux with glibc a float32 result below 1.2e-38 is zero within the block (and
+    a subnormal input reads as zero); the environment before it comes back after, exception or
+    not."""
+    import platform
+
+    import numpy as np
+
+    where = (sys.platform == "linux" and platform.machine().lower() in ("x86_64", "amd64")
+             and platform.libc_ver()[0] == "glibc")
+    small, subnormal = np.float32(1e-30), np.array([1e-40], np.float32)
+    with pytest.raises(KeyError):
+        with rnnlab.subnormals_flushed() as flushing:
+            inside = (small * np.float32(1e-10), float((subnormal * np.float32(1))[0]))
+            raise KeyError("leaves the block")
+    assert flushing is where
+    assert inside == ((0.0, 0.0) if where else (np.float32(1e-40), float(subnormal[0])))
+    assert small * np.float32(1e-10) == np.float32(1e-40) != 0
+    assert float((subnormal * np.float32(1))[0]) == float(subnormal[0]) != 0
