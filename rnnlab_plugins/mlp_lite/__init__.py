@@ -56,7 +56,7 @@ class MlpLite(ModelPlugin):
                           "<= 1)", check=check_margin),
         "bias": Setting(True, "biases b_k in every layer"),
     }
-    # Adam on 20,000 digits: ~88% test accuracy in 20 epochs (docs/results.md)
+    # Adam on 20,000 digits: 87.0% test accuracy in 20 epochs, seed 0 (docs/results.md)
     recipe = {"optimizer": "adam", "lr": 0.001, "hidden": 128, "epochs": 20, "shuffle": True}
     torch_free = True  # NumPy only, seeded by config.seed
     after_training = ("curves", "confusion")
