@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnlab import NumpyOptimizer
+from rnnlab import NumpyOptimizer, subnormals_flushed
 from rnnlab_plugins.alarmwork import bptt_torch
 from rnnlab_plugins.alarmwork.learner import BPTTLearner
 
@@ -109,7 +109,8 @@ class TorchBPTTLearner:
         x = torch.as_tensor(x).to(self.device, self._loss.dtype)
         t = torch.as_tensor(t).to(self.device, self._loss.dtype)
         if not self.graphs:
-            self._step(x, t)
+            with subnormals_flushed():  # as the NumPy path (learner.py): vanishing gradients
+                self._step(x, t)
         else:
             shape = tuple(x.shape)
             if shape not in self._steps:
