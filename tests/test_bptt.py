@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import rnnlab
 from rnnlab import NumpyOptimizer
@@ -330,6 +331,36 @@ def test_a_pack_trains_each_network_as_if_it_were_alone():
     np.testing.assert_allclose([pack.member(s).predict(x) for s in range(3)],
                                [solo.predict(x) for solo in solos],
                                rtol=1e-12)
+
+
+class CountOps(TorchDispatchMode):
+    """Counts the torch operations that are not views: each is a kernel launch on a GPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += not func.is_view
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("update", UPDATES, ids=["sgd-momentum", "adam-clip", "sgd-clip"])
+def test_the_torch_step_runs_six_kernels_per_time_step(update):
+    """On a GPU a step's time is its number of small kernels: the loops over time run two a
+    step for Layer_rec1 and two a tick for Layer_rec2, forward and backward (6 per step in
+    all); everything else is done once, whatever L."""
+    params = {k: v[None] for k, v in random_params(np.random.default_rng(1), 2, 5, 1).items()}
+
+    def kernels(L: int) -> int:
+        learner = TorchBPTTLearner(params, **update)
+        with CountOps() as ops:
+            learner._step(torch.zeros(1, 3, L, 2, dtype=torch.float64),
+                          torch.zeros(1, 3, 1, dtype=torch.float64))
+        return ops.count
+
+    assert kernels(41) - kernels(21) == 6 * 20
+    assert kernels(40) - kernels(20) == 6 * 20
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 FREE = ("seed", "lr", "momentum", "clip_grad", "lr_schedule", "early_stop", "settings",
         "runs_dir", "device", "recipe")  # recipe: a label; its options are in the others
 MAX_PACK = {"cuda": 1024, "cpu": 32}  # members at most in one pack (a CPU gains little
-# beyond 16: 36.8, 15.8 and 11.3 ms a step per network for S = 1, 4, 16, AlarmworkNet L=100)
+# beyond 16: 7.2-9.8, 7.8 and 5.9 ms a step per network for S = 1, 4, 16, AlarmworkNet L=100)
 
 
 class PackExecutor(ExecutorPlugin):

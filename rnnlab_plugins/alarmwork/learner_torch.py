@@ -39,9 +39,10 @@ class TorchBPTTLearner:
                  lr: Any = 0.01, momentum: Any = 0.0, clip_grad: Any = None,
                  device: str = "cpu", graphs: bool | None = None) -> None:
         self.device = device
-        self.params = {n: torch.as_tensor(np.asarray(params[n])).to(device) for n in NAMES}
-        S = self.params["w_in1"].shape[0]
-        dtype = self.params["w_in1"].dtype
+        self.flat, self.params = flattened(
+            {n: torch.as_tensor(np.asarray(params[n])).to(device) for n in NAMES})
+        S = self.flat.shape[0]
+        dtype = self.flat.dtype
         self.kind = optimizer
         self.lr = torch.empty(S, dtype=torch.float64, device=device)
         self.set_lr(lr)
@@ -71,36 +72,33 @@ class TorchBPTTLearner:
         return loss, bptt_torch.backward(self.params, saved, (2.0 / n) * error)
 
     def _step(self, x: torch.Tensor, t: torch.Tensor) -> None:
-        """One update of every network, in place; the losses go to self._loss."""
+        """One update of every network, in place; the losses go to self._loss. The update
+        works on all parameters at once, laid end to end (`self.flat`): a dozen kernels."""
         loss, grads = self.loss_and_gradients_packed(x, t)
         self._loss.copy_(loss)
+        g = torch.cat([grads[n].reshape(self.size, -1) for n in NAMES], 1)  # (S, N)
         if self.clipping:
-            norm = torch.sqrt(sum((g * g).flatten(1).sum(1) for g in grads.values()))  # (S,)
+            norm = torch.sqrt((g * g).sum(1))  # (S,)
             scale = torch.clamp(self.clip_grad / (norm + 1e-6), max=1.0)  # (S,), 1 for inf
-            grads = {k: g * _per_network(scale, g).to(g.dtype) for k, g in grads.items()}
+            g = g * scale[:, None].to(g.dtype)
         if self.kind == "adam":
-            self._adam(grads)
-            return
-        for name, g in grads.items():
-            update = g
-            if f"momentum/{name}" in self.buffers:  # first step: 0 * momentum + g = g
-                update = self.buffers[f"momentum/{name}"]
-                update.mul_(_per_network(self.momentum, g).to(g.dtype)).add_(g)
-            self.params[name].sub_(_per_network(self.lr, g).to(g.dtype) * update)
-
-    def _adam(self, grads: dict[str, torch.Tensor]) -> None:
-        b1, b2 = BETAS
-        step = self.buffers["step"]
-        step.add_(1)
-        t = step.to(torch.float64)
-        lr_corrected = self.lr / (1 - b1**t)  # (S,) in float64, as Python floats in NumPy
-        root_correction = torch.sqrt(1 - b2**t)
-        for name, g in grads.items():
-            m, s = self.buffers[f"m/{name}"], self.buffers[f"s/{name}"]
+            b1, b2 = BETAS
+            step = self.flat_buffers["step"]
+            step.add_(1)
+            t = step.to(torch.float64)
+            lr_corrected = self.lr / (1 - b1**t)  # (S,) in float64, as Python floats in NumPy
+            root_correction = torch.sqrt(1 - b2**t)
+            m, s = self.flat_buffers["m"], self.flat_buffers["s"]  # (S, N) each
             m.mul_(b1).add_((1 - b1) * g)
             s.mul_(b2).add_((1 - b2) * g * g)
             denom = torch.sqrt(s) / root_correction.to(g.dtype) + EPS
-            self.params[name].sub_(_per_network(lr_corrected, g).to(g.dtype) * m / denom)
+            self.flat.sub_(lr_corrected[:, None].to(g.dtype) * m / denom)
+            return
+        update = g
+        if "momentum" in self.flat_buffers:  # first step: 0 * momentum + g = g
+            update = self.flat_buffers["momentum"]
+            update.mul_(self.momentum[:, None].to(g.dtype)).add_(g)
+        self.flat.sub_(self.lr[:, None].to(g.dtype) * update)
 
     def train_packed(self, x: np.ndarray | torch.Tensor, t: np.ndarray | torch.Tensor
                      ) -> np.ndarray:
@@ -167,7 +165,7 @@ class TorchBPTTLearner:
         return float(loss[0]), {k: g[0].cpu().numpy() for k, g in grads.items()}
 
     def double(self) -> TorchBPTTLearner:
-        self.params = {k: v.double() for k, v in self.params.items()}
+        self.flat, self.params = flattened({k: v.double() for k, v in self.params.items()})
         self._loss = self._loss.double()
         self.buffers = self._fresh_buffers()
         self._steps.clear()
@@ -190,13 +188,20 @@ class TorchBPTTLearner:
         self.member(0).load_optimizer_state(state)
 
     def _fresh_buffers(self) -> dict[str, torch.Tensor]:
-        zeros = {name: torch.zeros_like(p) for name, p in self.params.items()}
+        """The optimizer's buffers by NumpyOptimizer's names ("m/w_in1", ...), views into the
+        (S, N) tensors of `self.flat_buffers` ("m", "s", "momentum"; Adam's "step")."""
+        kinds = ("m", "s") if self.kind == "adam" else \
+            ("momentum",) if bool(self.momentum.any()) else ()
+        self.flat_buffers: dict[str, torch.Tensor] = {}
+        buffers = {}
+        for kind in kinds:
+            self.flat_buffers[kind], views = flattened(
+                {n: torch.zeros_like(p) for n, p in self.params.items()})
+            buffers.update({f"{kind}/{n}": v for n, v in views.items()})
         if self.kind == "adam":
-            return {"step": torch.zeros((), dtype=torch.int64, device=self.device),
-                    **{f"m/{n}": z for n, z in zeros.items()},
-                    **{f"s/{n}": z.clone() for n, z in zeros.items()}}
-        return {f"momentum/{n}": z for n, z in zeros.items()} if bool(self.momentum.any()) \
-            else {}
+            self.flat_buffers["step"] = buffers["step"] = torch.zeros(
+                (), dtype=torch.int64, device=self.device)
+        return buffers
 
 
 class MemberView:
@@ -293,6 +298,11 @@ def _inf_for_none(value: Any) -> Any:
     return math.inf if value is None else value
 
 
-def _per_network(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(S,) reshaped to broadcast against `like` (S, ...)."""
-    return values.reshape(-1, *([1] * (like.dim() - 1)))
+def flattened(tensors: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(S, ...) tensors laid end to end in one (S, N) tensor, and views of it by name, in
+    NAMES order: an in-place change to either is a change to both."""
+    S = tensors[NAMES[0]].shape[0]
+    flat = torch.cat([tensors[n].reshape(S, -1) for n in NAMES], 1)  # (S, N)
+    sizes = [tensors[n][0].numel() for n in NAMES]
+    return flat, {n: part.view(tensors[n].shape) for n, part in
+                  zip(NAMES, torch.split(flat, sizes, 1), strict=True)}
