@@ -45,7 +45,10 @@ class Alarmwork(ModelPlugin):
     def auto_device(self, spec: DataSpec, config: TrainConfig, cuda: bool) -> str:
         """The CPU, always. One run (batch 20, 50 hidden units, L=100, 10,000 sequences) took
         0.94 s an epoch with the NumPy BPTT on one CPU thread and 22.6 s with autograd on an
-        H200 (step by step, one small kernel after another; the cuDNN LSTM took 0.97 s there)."""
+        H200 (step by step, one small kernel after another; the cuDNN LSTM took 0.97 s there).
+        The torch BPTT in CUDA graphs (`--device cuda`) has not been timed on a GPU since its
+        loops were cut to 6 kernels a time step; `benchmarks/gpu.py` measures it, and this
+        rule should follow what it finds."""
         return "cpu"
 
     def build(self, spec: DataSpec, config: TrainConfig) -> Any:
