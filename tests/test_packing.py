@@ -96,6 +96,7 @@ def test_an_interrupted_pack_resumes_to_the_solo_results(solo_reference, monkeyp
     assert returncode == 143, stderr
     statuses = sorted(r.summary["status"] for r in RunStore(root / "cut"))
     assert "interrupted" in statuses, statuses
+    assert set(statuses) <= {"interrupted", "completed"}, statuses  # none left "running"
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert_equal_up_to_rounding(by_cell(root / "cut"), solo)
@@ -134,10 +135,11 @@ class Counting:
     """A PackedLearner of S scalar 'networks': the loss of member s is the sum of its batch."""
 
     def __init__(self, fail_on: int = -1) -> None:
-        self.calls, self.fail_on = [], fail_on
+        self.calls, self.threads, self.fail_on = [], [], fail_on
 
     def train_packed(self, x, t):
         self.calls.append(x.copy())
+        self.threads.append(threading.current_thread().name)
         if len(self.calls) == self.fail_on:
             raise RuntimeError("boom")
         return x.reshape(len(x), -1).sum(1)
@@ -156,8 +158,8 @@ def test_the_rendezvous_steps_once_all_members_are_in_and_lets_members_leave():
             losses[s, i] = rendezvous.step(s, np.full((2,), float(s + 10 * i)), np.zeros(1))
         rendezvous.leave(s)
 
-    threads = [threading.Thread(target=member, args=(s, n)) for s, n in ((0, 3), (1, 1),
-                                                                         (2, 2))]
+    threads = [threading.Thread(target=member, args=(s, n), name=str(s))
+               for s, n in ((0, 3), (1, 1), (2, 2))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -168,6 +170,8 @@ def test_the_rendezvous_steps_once_all_members_are_in_and_lets_members_leave():
     np.testing.assert_array_equal(packed.calls[2][2], [0.0, 0.0])  # member 2 left too
     assert losses == {(0, 0): 0.0, (0, 1): 20.0, (0, 2): 40.0, (1, 0): 2.0, (2, 0): 4.0,
                       (2, 1): 24.0}
+    # each step ran in the thread of a member that took it, never in one that had left
+    assert packed.threads[1] in ("0", "2") and packed.threads[2] == "0"
 
 
 def test_a_failing_packed_step_fails_every_waiting_member():
@@ -186,3 +190,29 @@ def test_a_failing_packed_step_fails_every_waiting_member():
     for thread in threads:
         thread.join(10)
     assert errors == ["boom", "boom"]
+
+
+def test_ctrl_c_while_waiting_for_the_members_leaves_them_alive_and_waited_for():
+    """Ctrl-C reaches the main thread while it waits for the members: they must still count
+    as running (a Thread.join that Ctrl-C interrupts marks a running thread as ended, and the
+    process then exits under a member still saving its run), and the wait after it lasts
+    until they have ended."""
+    from rnnlab.sweep.pack import _wait
+
+    release, ended = threading.Event(), threading.Event()
+    seen = []
+
+    def member():
+        release.wait(10)
+        seen.append("saved")
+        ended.set()
+
+    thread = threading.Thread(target=member)
+    thread.start()
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        _wait([ended], [thread])
+    assert thread.is_alive() and seen == []
+    release.set()
+    _wait([ended], [thread])
+    assert seen == ["saved"] and not thread.is_alive()

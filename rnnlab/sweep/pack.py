@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from rnnlab.contracts import (
 )
 from rnnlab.events import CellUpdate
 from rnnlab.registry import default as default_registry
-from rnnlab.signals import clear_stop, request_stop, signal_of
+from rnnlab.signals import clear_stop, handled, request_stop, signal_of, stopping
 
 if TYPE_CHECKING:
     import numpy as np
@@ -133,27 +134,45 @@ def run_pack(cells: list[SweepCell], request: ExecutorRequest, device: str) -> b
             if hasattr(view, "set_lr"):
                 view.set_lr(0.0)  # frozen: no step of the others moves it
             rendezvous.leave(s)
+            if results.get(s, {}).get("status") in ("done", "failed"):
+                with lock:  # told as it ends, not when the whole pack has
+                    request.done(cell, results[s])
+            ended[s].set()
 
+    ended = [threading.Event() for _ in cells]
     threads = [threading.Thread(target=member, args=(s, c), name=f"pack member {s}")
                for s, c in enumerate(cells)]
-    for thread in threads:
-        thread.start()
     try:
-        _join(threads)
+        for thread in threads:
+            thread.start()
+        _wait(ended, threads)
     except KeyboardInterrupt as exc:
-        request_stop(signal_of(exc))  # every member saves itself at its next batch
-        _join(threads)
-        clear_stop()
+        # every member saves itself at its next batch; a second Ctrl-C must not cut that short
+        with handled(signal.SIG_IGN, signal.SIGINT, *stopping()):
+            request_stop(signal_of(exc))
+            for s, thread in enumerate(threads):
+                if thread.ident is None:  # never started: the others must not wait for it
+                    rendezvous.leave(s)
+            _wait([e for e, t in zip(ended, threads, strict=True) if t.ident is not None],
+                  threads)
+            clear_stop()
         raise
     for s, cell in enumerate(cells):
-        request.done(cell, results[s])
+        if results[s]["status"] not in ("done", "failed"):  # those were told as they ended
+            request.done(cell, results[s])
     return True
 
 
-def _join(threads: list[threading.Thread]) -> None:
+def _wait(ended: list[threading.Event], threads: list[threading.Thread]) -> None:
+    """Until every member has ended. Waiting on events, not in Thread.join: a join that
+    Ctrl-C interrupts marks a thread that is still running as ended (Python 3.11), and the
+    process would then exit under a member that is still saving its run."""
+    for event in ended:
+        while not event.wait(0.2):
+            pass
     for thread in threads:
-        while thread.is_alive():
-            thread.join(0.2)  # a timeout, so that Ctrl-C reaches this thread
+        if thread.ident is not None:  # started
+            thread.join()  # it has set its event: only its return is left
 
 
 class Rendezvous:
@@ -171,20 +190,23 @@ class Rendezvous:
         with self.changed:
             self.batches[s] = (x, t)
             generation = self.generation
-            self._step_if_ready()
             while self.generation == generation:
-                self.changed.wait()
+                self._step_if_ready()  # the last one in, or the first to see a member leave
+                if self.generation == generation:
+                    self.changed.wait()
             if self.error is not None:
                 raise self.error
             assert self.losses is not None
             return float(self.losses[s])
 
     def leave(self, s: int) -> None:
-        """Member s trains no more: the others stop waiting for it."""
+        """Member s trains no more: the others stop waiting for it. The step they may now
+        be ready for runs in one of their threads, inside its training loop (one torch
+        thread, subnormals flushed), not in this one, whose loop has ended."""
         with self.changed:
             self.active.discard(s)
             self.batches.pop(s, None)
-            self._step_if_ready()
+            self.changed.notify_all()
 
     def _step_if_ready(self) -> None:
         if not self.batches or set(self.batches) != self.active:
