@@ -333,6 +333,40 @@ def test_a_pack_trains_each_network_as_if_it_were_alone():
                                rtol=1e-12)
 
 
+def test_a_member_without_momentum_keeps_no_momentum_buffers_in_a_pack_with_momentum():
+    """SGD networks with momentum 0 and 0.9 in one pack (the pack keeps momentum buffers for
+    all): each member's checkpoint holds what its solo run's would, so the momentum-0 one
+    resumes alone, and a momentum-0 learner ignores momentum buffers, as the NumPy one does."""
+    rng = np.random.default_rng(4)
+    params = [random_params(rng, 2, 5, 1) for _ in range(2)]
+    pack = TorchBPTTLearner(stacked(params), "sgd", 0.05, momentum=[0.0, 0.9])
+    pack.train_packed(rng.normal(size=(2, 4, 7, 2)), rng.normal(size=(2, 4, 1)))
+    plain, with_momentum = pack.member(0).optimizer_state(), pack.member(1).optimizer_state()
+    assert plain == {}
+    assert sorted(with_momentum) == sorted(f"momentum/{n}" for n in bptt.NAMES)
+    solo = TorchBPTTLearner({k: v[None] for k, v in params[0].items()}, "sgd", 0.05)
+    solo.load_optimizer_state(plain)
+    solo.load_optimizer_state(with_momentum)  # written by the pack before the fix: ignored
+    assert solo.optimizer_state() == {}
+    numpy_learner = BPTTLearner(params[0], NumpyOptimizer("sgd", 0.05))
+    numpy_learner.load_optimizer_state(with_momentum)  # the NumPy learner's rule, the same
+
+
+def test_numpy_learners_do_not_pack_off_the_gpu_whatever_comes_first():
+    """impl=bptt and impl=torch cells can share a pack key (settings may differ in a pack):
+    off a GPU the NumPy learner trains alone, whether it comes first or not."""
+    from rnnlab_plugins.alarmwork.learner_torch import packed
+
+    params = random_params(np.random.default_rng(6), 2, 5, 1)
+    numpy_learner = BPTTLearner(params, NumpyOptimizer("sgd", 0.05))
+    torch_learner = TorchBPTTLearner({k: v[None] for k, v in params.items()}, "sgd", 0.05)
+    assert packed([torch_learner, numpy_learner], "cpu") is None
+    assert packed([numpy_learner, torch_learner], "cpu") is None
+    assert numpy_learner.pack([numpy_learner, torch_learner], "cpu") is None
+    assert torch_learner.pack([torch_learner, numpy_learner], "cpu") is None
+    assert packed([torch_learner, torch_learner], "cpu").size == 2
+
+
 class CountOps(TorchDispatchMode):
     """Counts the torch operations that are not views: each is a kernel launch on a GPU."""
 

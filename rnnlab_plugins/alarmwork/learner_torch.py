@@ -4,7 +4,8 @@ S networks live side by side (every tensor has a leading axis S); a single run i
 update is `rnnlab.NumpyOptimizer`'s (SGD with momentum or Adam, gradient-norm clipping), written
 with tensors, per network: each has its own clipping norm, and its own learning rate
 (`lr`, shape (S,)). The optimizer's buffers are named as the NumPy learner names them, so a
-checkpoint of either implementation resumes the other.
+checkpoint of either implementation loads into the other (in Python; the command line's
+`--init-optimizer` asks for a parent trained with the same settings, impl included).
 
 On a GPU the whole step — forward, backward, clipping, update — is captured once in a CUDA
 graph and replayed for every batch of the same size (a short last batch gets a graph of its
@@ -232,11 +233,17 @@ class MemberView:
     def set_lr(self, lr: float) -> None:
         self.pack.lr[self.s] = lr
 
+    def _keeps(self, key: str) -> bool:
+        """Whether network s's own optimizer keeps buffer `key`: SGD without momentum keeps
+        none, even in a pack whose other networks have momentum (and so buffers)."""
+        return not (key.startswith("momentum/") and float(self.pack.momentum[self.s]) == 0)
+
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        """HasOptimizerState, with NumpyOptimizer's names. "step" is Adam's count, one for
-        the pack: all its networks take every step."""
+        """HasOptimizerState, with NumpyOptimizer's names: what network s's optimizer would
+        keep alone. "step" is Adam's count, one for the pack: all its networks take every
+        step."""
         state = {k: v[self.s].cpu().numpy().copy() for k, v in self.pack.buffers.items()
-                 if k != "step"}
+                 if k != "step" and self._keeps(k)}
         if self.pack.kind == "adam":
             state["step"] = np.array(int(self.pack.buffers["step"]))
         return state
@@ -246,6 +253,8 @@ class MemberView:
         # or none), then only buffers this pack keeps (no momentum ones without momentum)
         NumpyOptimizer(self.pack.kind).load_state(
             state, {n: tuple(v.shape[1:]) for n, v in self.pack.params.items()})
+        # momentum buffers for SGD without momentum change no step: ignored, as NumPy's are
+        state = {k: v for k, v in state.items() if self._keeps(k)}
         stray = next((k for k in state if k not in self.pack.buffers), None)
         if stray is not None:
             raise ValueError(f"optimizer buffer {stray!r} is not one that this {self.pack.kind} "
@@ -260,9 +269,12 @@ class MemberView:
 def packed(learners: list[Any], device: str) -> TorchBPTTLearner | None:
     """One TorchBPTTLearner for AlarmworkNet learners of either implementation (the NumPy
     one's `BPTTLearner` or this one with S = 1) that share the optimizer and the shapes; None
-    if they do not. Their weights and optimizer state are copied in."""
+    if they do not, or if a NumPy one is among them off the GPU (impl=bptt trains alone
+    there: it is faster). Their weights and optimizer state are copied in."""
     solos = []
     for learner in learners:
+        if isinstance(learner, BPTTLearner) and device != "cuda":
+            return None
         if isinstance(learner, TorchBPTTLearner) and learner.size == 1:
             solos.append((learner.state_dict(), learner.kind, float(learner.lr[0]),
                           float(learner.momentum[0]), float(learner.clip_grad[0]),
