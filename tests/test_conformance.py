@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 class TestAlarmwork(ModelContract):
     plugin = "alarmwork"
     variants = ({}, {"impl": "autograd"}, {"impl": "autograd", "layer_out": "scalar"},
-                {"impl": "bptt", "checkpoint_every": 2})
+                {"impl": "bptt", "checkpoint_every": 2}, {"impl": "torch"})
 
 
 class TestLSTM(ModelContract):
@@ -148,6 +148,48 @@ class WideModel(ModelPlugin):
         return Zeros(spec.output_dim + 1, config.seed)
 
 
+class Drift(Zeros):
+    """Zeros that learn: b moves against the mean error, at the run's learning rate."""
+
+    def __init__(self, width, seed, lr):
+        super().__init__(width, seed)
+        self.lr = lr
+
+    def train_step(self, x, t):
+        error = self.predict(x) - t
+        self.w["b"] = self.w["b"] - self.lr * 2 * error.mean(0)
+        return float(np.mean(error ** 2))
+
+    def pack(self, learners, device):
+        return FirstLrPack(learners)
+
+
+class FirstLrPack:
+    """Packs, but trains every member at the first member's learning rate."""
+
+    def __init__(self, learners):
+        self.learners = learners
+
+    def member(self, s):
+        return self.learners[s]
+
+    def train_packed(self, x, t):
+        losses = []
+        for learner, xs, ts in zip(self.learners, x, t):
+            own, learner.lr = learner.lr, self.learners[0].lr
+            losses.append(learner.train_step(xs, ts))
+            learner.lr = own
+        return np.array(losses)
+
+
+class FirstLrModel(ModelPlugin):
+    summary = "packs its runs at one learning rate"
+    data = "adding"
+
+    def build(self, spec, config):
+        return Drift(spec.output_dim, config.seed, config.lr)
+
+
 class UnseededModel(ModelPlugin):
     summary = "ignores the seed"  # and names no dataset: its kind's default is used
 
@@ -208,6 +250,7 @@ def broken(fake_dist, workdir) -> Path:
     return fake_dist("rnnlab-broken", {
         "rnnlab.models": {"wide": "broken_plugins:WideModel",
                           "unseeded": "broken_plugins:UnseededModel",
+                          "first-lr": "broken_plugins:FirstLrModel",
                           "heavy": "heavy_plugin:Heavy"},
         "rnnlab.datasets": {"noisy": "broken_plugins:NoisyData"},
         "rnnlab.reports": {"chatty": "broken_plugins:Chatty",
@@ -236,6 +279,13 @@ def test_kit_fails_an_ignored_seed(broken):
     assert check.dataset() == "adding"  # no `data`: the default dataset of sequence data
     with pytest.raises(AssertionError, match="model 'unseeded'.*seed 0.*different weights"):
         check.test_seed_determines_initial_state({})
+
+
+def test_kit_fails_a_pack_that_trains_its_members_otherwise_than_alone(broken):
+    check = contract(ModelContract, "first-lr")
+    check.test_train_step({})  # alone it learns
+    with pytest.raises(AssertionError, match=r"model 'first-lr'.*packed losses .* at step 2"):
+        check.test_a_pack_trains_each_member_as_its_solo_run({})
 
 
 def test_kit_fails_a_heavy_entry_module(broken, tmp_path):

@@ -31,7 +31,8 @@ class ModelContract(Contract):
     updates the weights; state_dict/load_state_dict carry a model into one built with another
     seed exactly; one seed gives one initial state, another seed another; the declared
     `gradcheck` variants pass `rnnlab gradcheck`; the dataset's metrics of the predictions
-    include its primary metric.
+    include its primary metric; a learner that packs on the CPU trains each member of a pack
+    as its solo run (skipped for one that does not).
     """
 
     kind = "model"
@@ -160,6 +161,56 @@ class ModelContract(Contract):
         assert not arrays_equal(first, other), (
             f"{self.who} ({label(variant)}): seeds {self.seed} and {self.seed + 1} give the "
             "same initial weights (the seed is ignored)")
+
+    def test_a_pack_trains_each_member_as_its_solo_run(self, variant: dict[str, Any]) -> None:
+        """Where the learner is `Packable` and packs on the CPU: two members with their own
+        seeds, learning rates and batches take three packed steps; each member's losses,
+        weights, predictions and optimizer state's names are its solo learner's (up to float32
+        rounding: rtol 1e-4)."""
+        spec = self.example()[0]
+        lrs = (0.01, 0.02)
+
+        def build(s: int) -> Learner:
+            return rnnlab.build_learner(
+                self.plugin, spec, settings={**self.settings, **variant},
+                seed=self.seed + s, hidden=self.hidden,
+                **{"device": "cpu", **self.options, "lr": lrs[s]})
+
+        learners = [build(0), build(1)]
+        if not isinstance(learners[0], rnnlab.Packable):
+            pytest.skip(f"{self.who} ({label(variant)}) does not pack")
+        packed = learners[0].pack(learners, "cpu")
+        if packed is None:
+            pytest.skip(f"{self.who} ({label(variant)}) does not pack on the CPU")
+        assert isinstance(packed, rnnlab.PackedLearner), (
+            f"{self.who} ({label(variant)}): pack() returned {type(packed).__name__}, "
+            "expected a PackedLearner or None")
+        solos = [build(0), build(1)]
+        batches = [self.example(seed=self.seed + 10 + k)[1] for k in range(6)]
+        for step in range(3):
+            mine = batches[2 * step: 2 * step + 2]  # one batch per member
+            losses = np.asarray(packed.train_packed(np.stack([b.x for b in mine]),
+                                                    np.stack([b.t for b in mine])))
+            alone = [solo.train_step(b.x, b.t) for solo, b in zip(solos, mine, strict=True)]
+            assert np.allclose(losses, alone, rtol=1e-4, atol=1e-7), (
+                f"{self.who} ({label(variant)}): packed losses {losses.tolist()} at step "
+                f"{step + 1}, solo {alone}")
+        x = batches[0].x
+        for s, solo in enumerate(solos):
+            member = packed.member(s)
+            ours, theirs = member.state_dict(), solo.state_dict()
+            assert sorted(ours) == sorted(theirs) and all(
+                np.allclose(ours[k], theirs[k], rtol=1e-4, atol=1e-6) for k in theirs), (
+                f"{self.who} ({label(variant)}): member {s}'s weights after 3 packed steps "
+                "are not its solo learner's")
+            assert np.allclose(member.predict(x), solo.predict(x), rtol=1e-4, atol=1e-6), (
+                f"{self.who} ({label(variant)}): member {s} predicts otherwise than its solo "
+                "learner")
+            if isinstance(solo, rnnlab.HasOptimizerState):
+                assert sorted(member.optimizer_state()) == sorted(solo.optimizer_state()), (
+                    f"{self.who} ({label(variant)}): member {s}'s optimizer state holds "
+                    f"{sorted(member.optimizer_state())}, its solo learner's "
+                    f"{sorted(solo.optimizer_state())} (a run resumes alone)")
 
     def test_gradcheck(self) -> None:
         """The declared `gradcheck` variants match finite differences (and autograd), run as
