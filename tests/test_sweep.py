@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +170,8 @@ def test_sweep_errors_name_the_file(workdir, cli):
     assert unknown.stderr == "error: unknown executor 'slurm' (available: dask, local, pack)\n"
 
 
-@pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143), ("hangup", 129)])
+@pytest.mark.parametrize("how,code", [("ctrl-c", 130), ("sigterm", 143), ("hangup", 129),
+                                      ("ctrl-c twice", 130)])
 def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_reference, cli,
                                                      interrupted_sweep, how, code):
     shutil.copytree(shared_data, "mine")  # moved before the resume
@@ -178,6 +180,10 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
     def send(process: subprocess.Popen) -> None:
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the sweep and its workers
+        elif how == "ctrl-c twice":  # the second while it shuts down: it must still end
+            os.killpg(process.pid, signal.SIGINT)
+            time.sleep(0.01)
+            os.killpg(process.pid, signal.SIGINT)
         elif how == "hangup":
             os.killpg(process.pid, signal.SIGHUP)  # a closed terminal: the same, by SIGHUP
         else:
@@ -188,7 +194,7 @@ def test_interrupted_sweep_resumes_to_the_same_store(workdir, shared_data, long_
     assert returncode == code, stderr
     assert "interrupted; run the same command again to resume it" in stderr
     cut = [r.summary for r in RunStore("cut").list() if r.summary["status"] == "interrupted"]
-    name = {"ctrl-c": "SIGINT", "hangup": "SIGHUP"}.get(how, "SIGTERM")  # on record
+    name = {"hangup": "SIGHUP", "sigterm": "SIGTERM"}.get(how, "SIGINT")  # on record
     assert cut and all(s["reason"].startswith(f"interrupted by {name}; ") for s in cut), cut
     Path("mine").rename("moved")
     resumed = cli(*args, "--data-dir", "moved")  # the interrupted cells' data, by hash

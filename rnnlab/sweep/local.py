@@ -17,7 +17,14 @@ from typing import Any
 from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
 from rnnlab.events import CellUpdate, EventSink
-from rnnlab.signals import ORPHANED, request_stop, signal_of, stop_requested
+from rnnlab.signals import (
+    ORPHANED,
+    handled,
+    request_stop,
+    signal_of,
+    stop_requested,
+    stopping,
+)
 from rnnlab.sweep.worker import CellTask, run_cell, worker_failed
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that its sweep is alive
@@ -55,17 +62,22 @@ def run_local(request: ExecutorRequest) -> None:
         except KeyboardInterrupt as exc:
             # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
             # they save themselves as interrupted and the next sweep resumes them.
-            if stop is not None:
-                why.value = signal_of(exc)
-                stop.set()
-            for future in futures:
-                future.cancel()
+            with handled(signal.SIG_IGN, signal.SIGINT, *stopping()):
+                if stop is not None:
+                    why.value = signal_of(exc)
+                    stop.set()
+                for future in futures:
+                    future.cancel()
             raise
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-            if queue is not None:
-                queue.close()
+            # Not cut short by a second Ctrl-C: a shutdown interrupted while it joins the
+            # pool's manager thread (Python 3.11 then takes that thread for ended) leaves the
+            # workers waiting for a stop that never comes, and the sweep hangs at exit.
+            with handled(signal.SIG_IGN, signal.SIGINT, *stopping()):
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                if queue is not None:
+                    queue.close()
 
 
 @contextmanager
