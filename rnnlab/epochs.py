@@ -65,13 +65,16 @@ def loop(session: Session, run: Run, emit: EventSink, position: dict[str, int]
     history = [m for m in run.metrics if "epoch" in m]
     last = history[-1] if history else {}
     train_time = float(last.get("time_s", 0.0))
+    # a run that stopped early and was interrupted after (in its test evaluation, say): it
+    # has nothing left to train
     done: dict[str, Any] = {"epochs": position["epoch"], "updates": len(losses),
-                            "stopped_early": False, "train_time_s": round(train_time, 3),
+                            "stopped_early": bool(position.get("stopped_early")),
+                            "train_time_s": round(train_time, 3),
                             **budget(session, run, position["epoch"], len(losses))}
     if any(k.startswith("dev_") for k in last):
         done["dev"] = {k[4:]: v for k, v in last.items() if k.startswith("dev_")}
     for epoch, batches in enumerate(stages, start=1):
-        if epoch <= position["epoch"]:
+        if epoch <= position["epoch"] or done["stopped_early"]:
             continue
         if cfg.lr_schedule != "constant" and isinstance(learner, SetsLearningRate):
             learner.set_lr(epoch_lr(cfg, epoch, len(stages)))

@@ -43,6 +43,7 @@ from rnnlab.signals import (
     handled,
     request_stop,
     signal_of,
+    stopped_by,
     stopped_how,
     stopping,
 )
@@ -147,6 +148,8 @@ def _resume(run: Run, registry: Registry, emit: EventSink,
             check_given(run, files)
         session = build_session(cfg, registry, data)
         position = checkpoint.restore(session.learner, run, cfg.model)
+        if run.summary.get("stopped_early") is True:  # its training had ended: test it only
+            position["stopped_early"] = True
         summary = {k: v for k, v in run.summary.items() if k not in ("reason", "test")}
         summary.update(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
         emit(Note(f"resuming run {run.id} after epoch {position['epoch']}"))
@@ -188,7 +191,13 @@ def _train(session: Session, run: Run, summary: dict[str, Any], position: dict[s
             summary["test"] = evaluate_split(session, session.data.test)
             summary["status"] = "completed"
             run.write_summary(summary)
-            summary["files"] = after(run, session, emit) if after is not None else []
+            # the run is complete: Ctrl-C now waits for its reports (a second of drawing)
+            # rather than leave them half written and the run 'interrupted'
+            with handled(request_stop, signal.SIGINT) as previous:
+                summary["files"] = after(run, session, emit) if after is not None else []
+            if previous and stopped_by() == signal.SIGINT:
+                emit(Note(f"interrupted after run {run.id} had completed: its reports were "
+                          "written first"))
     except KeyboardInterrupt as exc:
         # a second Ctrl-C must not cut the saving short
         with handled(signal.SIG_IGN, signal.SIGINT, *stopping()):

@@ -163,3 +163,60 @@ def test_a_completed_run_without_a_readable_checkpoint_is_damaged(tmp_path, make
     runs, damaged = store.scan()
     assert runs == [] and [str(path) for path, _ in damaged] == [str(run.dir)]
     assert damaged[0][1].startswith(f"{run.dir / 'model.npz'}: ") and reason in damaged[0][1]
+
+
+def test_a_run_interrupted_after_its_early_stop_is_only_tested_on_resume(small_data,
+                                                                         monkeypatch):
+    """Ctrl-C in the test evaluation of a run that stopped early: the resume evaluates it,
+    and trains no epoch past its early stop (the run equals an uninterrupted one)."""
+    import rnnlab
+    from rnnlab import training
+    from rnnlab.errors import RunInterrupted
+
+    options = {"L": 10, "epochs": 6, "early_stop": 30.0, "recipe": "homework", "hidden": 4}
+    reference = rnnlab.train("alarmwork", runs_dir="reference", **options).summary
+    assert reference["stopped_early"] and reference["epochs"] < 6
+    evaluate = training.evaluate_split
+
+    def interrupted_once(session, split):
+        if split is session.data.test:
+            monkeypatch.setattr(training, "evaluate_split", evaluate)
+            raise KeyboardInterrupt
+        return evaluate(session, split)
+
+    monkeypatch.setattr(training, "evaluate_split", interrupted_once)
+    with pytest.raises(RunInterrupted):
+        rnnlab.train("alarmwork", runs_dir="cut", **options)
+    (run,) = RunStore("cut").list()
+    assert run.summary["status"] == "interrupted"
+    resumed = rnnlab.resume(run.id, runs_dir="cut").summary
+    assert resumed["status"] == "completed"
+    for key in ("epochs", "updates", "stopped_early", "test", "dev"):
+        assert resumed[key] == reference[key], key
+
+
+def test_ctrl_c_while_a_completed_runs_reports_are_drawn_leaves_it_completed(small_data,
+                                                                              monkeypatch):
+    """The run is complete once its summary says so: Ctrl-C in the reports the model asks
+    for after training waits for them, instead of relabelling the run 'interrupted'."""
+    import signal
+
+    import rnnlab
+
+    plugin = rnnlab.get_plugin("model", "alarmwork")
+    monkeypatch.setattr(plugin, "after_training", ("curves",))
+    report = rnnlab.report
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the report starts
+        return report(*args, **kwargs)
+
+    monkeypatch.setattr(rnnlab, "report", interrupted)
+    notes = []
+    run = rnnlab.train("alarmwork", L=10, epochs=1, recipe="homework", hidden=4,
+                       emit=lambda event: notes.append(getattr(event, "text", None)))
+    summary = RunStore("runs").get(run.id).summary
+    assert summary["status"] == "completed"
+    assert summary["files"] and all((run.dir / name).is_file() for name in summary["files"])
+    assert f"interrupted after run {run.id} had completed: its reports were written first" \
+        in notes
