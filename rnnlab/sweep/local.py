@@ -16,6 +16,7 @@ from typing import Any
 
 from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
+from rnnlab.errors import Terminated
 from rnnlab.events import CellUpdate, EventSink
 from rnnlab.signals import (
     ORPHANED,
@@ -50,15 +51,24 @@ def run_local(request: ExecutorRequest) -> None:
     why: Any = None  # the signal that stopped the sweep, for the runs' records
     pool: ProcessPoolExecutor | None = None
     futures: dict[Future, SweepCell] = {}
+    # Ctrl-C and SIGTERM are taken between two waits, not wherever they land: an interrupt
+    # raised inside concurrent.futures (while `wait` holds some futures' locks) left the
+    # pool's manager thread waiting for those locks, and the sweep hung in its shutdown.
+    received: list[int] = []
     with one_thread_each():  # inherited by the spawned workers
         try:
-            queue = context.Queue()  # progress from the workers; no manager process to outlive
-            stop, why = context.Event(), context.Value("i", int(signal.SIGTERM))
-            pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=context,
-                                       initializer=_worker_init, initargs=(queue, stop, why))
-            for cell in request.cells:
-                futures[pool.submit(_worker, cell.task)] = cell
-            _collect(futures, queue, request, lambda task: pool.submit(_worker, task))
+            with handled(lambda signum, frame: received.append(signum), signal.SIGINT,
+                         *stopping()):
+                queue = context.Queue()  # progress from the workers; no manager process
+                stop, why = context.Event(), context.Value("i", int(signal.SIGTERM))
+                pool = ProcessPoolExecutor(max_workers=request.jobs, mp_context=context,
+                                           initializer=_worker_init,
+                                           initargs=(queue, stop, why))
+                for cell in request.cells:
+                    futures[pool.submit(_worker, cell.task)] = cell
+                _collect(futures, queue, request, lambda task: pool.submit(_worker, task),
+                         received)
+                _interrupt_if(received)  # one that came with the last result
         except KeyboardInterrupt as exc:
             # Ctrl-C or SIGTERM: cancel what has not started, and ask running cells to stop;
             # they save themselves as interrupted and the next sweep resumes them.
@@ -98,11 +108,13 @@ def one_thread_each() -> Iterator[None]:
 
 
 def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequest,
-             submit: Callable[[Any], Future]) -> None:
+             submit: Callable[[Any], Future], received: list[int]) -> None:
     """Wait for the cells, passing their progress on; after each result, start the cells it
-    made ready (a curriculum's next stage) without waiting for the others."""
+    made ready (a curriculum's next stage) without waiting for the others. A signal in
+    `received` ends the wait as the interrupt it stands for (KeyboardInterrupt, Terminated)."""
     waiting = set(futures)
     while waiting:
+        _interrupt_if(received)
         done, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
         _drain(queue, futures, request.emit)
         for future in done:
@@ -118,6 +130,11 @@ def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequ
             future = submit(cell.task)
             futures[future] = cell
             waiting.add(future)
+
+
+def _interrupt_if(received: list[int]) -> None:
+    if received:
+        raise KeyboardInterrupt() if received[0] == signal.SIGINT else Terminated(received[0])
 
 
 def _drain(queue: Any, futures: dict[Future, SweepCell], emit: EventSink) -> None:
