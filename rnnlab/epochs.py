@@ -7,7 +7,6 @@ have had."""
 from __future__ import annotations
 
 import math
-import signal
 import time
 from typing import Any
 
@@ -16,11 +15,11 @@ import numpy as np
 from rnnlab import checkpoint, warm_start
 from rnnlab.config import TrainConfig, epoch_lr
 from rnnlab.contracts import SetsLearningRate
-from rnnlab.errors import RnnlabError, Terminated
+from rnnlab.errors import RnnlabError
 from rnnlab.events import EpochDone, EventSink, Note, Progress
 from rnnlab.runs import Run
 from rnnlab.session import Session, evaluate_split
-from rnnlab.signals import stop_requested, stopped_by
+from rnnlab.signals import interruption, stop_requested, stopped_by
 
 EVALUATIONS_PER_UPDATE_RUN = 10  # evaluation points of an update-based (not epoch) run
 
@@ -82,9 +81,7 @@ def loop(session: Session, run: Run, emit: EventSink, position: dict[str, int]
         epoch_losses = []
         for b, index in enumerate(batches, start=1):
             if stop_requested():
-                why = stopped_by()
-                raise KeyboardInterrupt() if why == signal.SIGINT else Terminated(
-                    why or signal.SIGTERM)
+                raise interruption(stopped_by())
             loss = learner.train_step(data.train.x[index], data.train.t[index])
             if not math.isfinite(loss):
                 raise RnnlabError(f"training diverged: loss became {loss} at epoch {epoch}, "

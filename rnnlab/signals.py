@@ -86,6 +86,13 @@ def clear_stop() -> None:
     _stop.clear()
 
 
+def interruption(signum: int | None) -> KeyboardInterrupt:
+    """The exception a stop by `signum` is raised as where it is taken: KeyboardInterrupt for
+    Ctrl-C, Terminated otherwise (SIGTERM when unknown)."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(
+        signum or signal.SIGTERM)
+
+
 def raise_terminated(signum: int, frame: Any) -> None:
     """A signal handler: SIGTERM or SIGHUP interrupts as Ctrl-C does (errors.Terminated)."""
     raise Terminated(signum)

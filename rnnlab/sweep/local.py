@@ -16,11 +16,11 @@ from typing import Any
 
 from rnnlab import numerics
 from rnnlab.contracts import ExecutorPlugin, ExecutorRequest, SweepCell
-from rnnlab.errors import Terminated
 from rnnlab.events import CellUpdate, EventSink
 from rnnlab.signals import (
     ORPHANED,
     handled,
+    interruption,
     request_stop,
     signal_of,
     stop_requested,
@@ -134,7 +134,7 @@ def _collect(futures: dict[Future, SweepCell], queue: Any, request: ExecutorRequ
 
 def _interrupt_if(received: list[int]) -> None:
     if received:
-        raise KeyboardInterrupt() if received[0] == signal.SIGINT else Terminated(received[0])
+        raise interruption(received[0])
 
 
 def _drain(queue: Any, futures: dict[Future, SweepCell], emit: EventSink) -> None:

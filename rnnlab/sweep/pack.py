@@ -153,8 +153,7 @@ def run_pack(cells: list[SweepCell], request: ExecutorRequest, device: str) -> b
             for s, thread in enumerate(threads):
                 if thread.ident is None:  # never started: the others must not wait for it
                     rendezvous.leave(s)
-            _wait([e for e, t in zip(ended, threads, strict=True) if t.ident is not None],
-                  threads)
+            _wait(ended, threads)
             clear_stop()
         raise
     for s, cell in enumerate(cells):
@@ -164,15 +163,15 @@ def run_pack(cells: list[SweepCell], request: ExecutorRequest, device: str) -> b
 
 
 def _wait(ended: list[threading.Event], threads: list[threading.Thread]) -> None:
-    """Until every member has ended. Waiting on events, not in Thread.join: a join that
-    Ctrl-C interrupts marks a thread that is still running as ended (Python 3.11), and the
-    process would then exit under a member that is still saving its run."""
-    for event in ended:
+    """Until every member that started has ended. Waiting on events, not in Thread.join: a
+    join that Ctrl-C interrupts marks a thread that is still running as ended (Python 3.11),
+    and the process would then exit under a member that is still saving its run."""
+    started = [(e, t) for e, t in zip(ended, threads, strict=True) if t.ident is not None]
+    for event, _ in started:
         while not event.wait(0.2):
             pass
-    for thread in threads:
-        if thread.ident is not None:  # started
-            thread.join()  # it has set its event: only its return is left
+    for _, thread in started:
+        thread.join()  # it has set its event: only its return is left
 
 
 class Rendezvous:
